@@ -1,0 +1,13 @@
+"""Typed exceptions of the analysis package; only ``analysis.cli`` turns them into exit codes."""
+
+from __future__ import annotations
+
+from pico.errors import TableError
+
+
+class AnalysisError(Exception):
+    """Base class of every error analysis raises on purpose."""
+
+
+class JudgmentsError(TableError, AnalysisError):
+    """judgments.csv does not follow the contract in docs/contracts.md."""

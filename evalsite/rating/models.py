@@ -1,0 +1,111 @@
+"""Raters, the trials issued to them and their judgments.
+
+A rater never sees a stimulus id: trials carry an opaque random ``token`` and images are
+served by per-trial tokens (see ``rating/tokens.py``).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+from evalsite.studies.models import Reference, Stimulus, Study
+
+
+def new_token() -> str:
+    """A URL-safe random token (128 bits) for raters and trials."""
+    return secrets.token_urlsafe(16)
+
+
+class Rater(models.Model):
+    """One participant of one study, identified by a browser token and optionally a crowd id."""
+
+    class Stage(models.TextChoices):
+        CONSENT = "consent"
+        INSTRUCTIONS = "instructions"
+        DISPLAY = "display"
+        COLOUR = "colour"
+        ARTIFACT = "artifact"
+        PRACTICE = "practice"
+        TRIALS = "trials"
+        DONE = "done"
+        SCREENED_OUT = "screened_out"
+        EXCLUDED = "excluded"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="raters")
+    token = models.CharField(max_length=32, unique=True, default=new_token)
+    crowd_id = models.CharField(max_length=128, blank=True, help_text="PROLIFIC_PID or pid from the study link.")
+    crowd_params = models.JSONField(default=dict, blank=True)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CONSENT)
+    excluded = models.BooleanField(default=False)
+    excluded_reason = models.CharField(max_length=200, blank=True)
+    attention_failures = models.PositiveIntegerField(default=0)
+    device_pixel_ratio = models.FloatField(null=True, blank=True)
+    window_width = models.PositiveIntegerField(null=True, blank=True)
+    window_height = models.PositiveIntegerField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completion_code = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+        constraints = [
+            # One crowd id per study: a rater who failed screening cannot start over.
+            models.UniqueConstraint(fields=["study", "crowd_id"], condition=~Q(crowd_id=""), name="unique_crowd_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}/{self.crowd_id or self.pk}"
+
+
+class Trial(models.Model):
+    """One comparison issued to a rater: reference plus stimuli A and B of the same image."""
+
+    class Kind(models.TextChoices):
+        PRACTICE = "practice"
+        TRIAL = "trial"
+        ATTENTION = "attention"
+
+    class Side(models.TextChoices):
+        A = "a"
+        B = "b"
+
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="trials")
+    seq = models.PositiveIntegerField(help_text="0-based order of issue within the rater.")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TRIAL)
+    token = models.CharField(max_length=32, unique=True, default=new_token)
+    reference = models.ForeignKey(Reference, on_delete=models.PROTECT, related_name="+")
+    a = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
+    b = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
+    shown_left = models.CharField(max_length=1, choices=Side.choices)
+    crop_x = models.PositiveIntegerField()
+    crop_y = models.PositiveIntegerField()
+    crop_w = models.PositiveIntegerField()
+    crop_h = models.PositiveIntegerField()
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rater", "seq"]
+        constraints = [models.UniqueConstraint(fields=["rater", "seq"], name="unique_trial_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.rater} #{self.seq}"
+
+
+class Judgment(models.Model):
+    """The rater's forced choice on one trial; at most one per trial (a DB constraint)."""
+
+    trial = models.OneToOneField(Trial, on_delete=models.CASCADE, related_name="judgment")
+    winner = models.CharField(max_length=1, choices=Trial.Side.choices)
+    response_ms = models.PositiveIntegerField()
+    switches = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.trial}: {self.winner}"

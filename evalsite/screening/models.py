@@ -1,0 +1,1 @@
+"""Screening attempts (colour vision, artifact discrimination); see docs/evalsite.md."""

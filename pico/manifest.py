@@ -1,0 +1,168 @@
+"""manifest.csv: one row per reconstruction (contract in docs/contracts.md).
+
+Required columns ``image, codec, level, bpp, path``; ``pico ladder`` also writes
+``target_bpp, bytes, width, height, param, encode_s, decode_s, psnr, ms_ssim, ssimulacra2,
+sha256``. ``level`` counts 0..L-1 in ascending bitrate within a codec and image; ``path`` is
+the decoded PNG relative to the manifest's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from pico.csvtable import (
+    Schema,
+    name,
+    nonneg_int,
+    optional,
+    positive_float,
+    read_table,
+    text,
+    write_table_atomic,
+)
+from pico.errors import ManifestError, Problem
+
+MANIFEST_NAME = "manifest.csv"
+
+
+def _relative_path(value: str) -> str:
+    """A relative POSIX path inside the manifest's folder."""
+    value = text(value)
+    posix = PurePosixPath(value.replace("\\", "/"))
+    if posix.is_absolute() or ".." in posix.parts:
+        raise ValueError(f"expected a path relative to the manifest's folder without '..', got {value!r}")
+    return str(posix)
+
+
+def _nonneg_float(value: str) -> float:
+    """A finite number >= 0."""
+    number = float(value)
+    if not number >= 0 or number == float("inf"):
+        raise ValueError(f"expected a number >= 0, got {value!r}")
+    return number
+
+
+def _hex64(value: str) -> str:
+    """A SHA-256 digest in lowercase hex."""
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError(f"expected 64 hex digits (SHA-256), got {value!r}")
+    return value
+
+
+def _number(value: str) -> float:
+    """Any number (metrics may be negative or infinite, e.g. PSNR of a lossless decode)."""
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"expected a number, got {value!r}") from None
+
+
+SCHEMA = Schema(
+    required={"image": name, "codec": name, "level": nonneg_int, "bpp": positive_float, "path": _relative_path},
+    optional={
+        "target_bpp": optional(positive_float),
+        "bytes": optional(nonneg_int),
+        "width": optional(nonneg_int),
+        "height": optional(nonneg_int),
+        "param": optional(text),
+        "encode_s": optional(_nonneg_float),
+        "decode_s": optional(_nonneg_float),
+        "psnr": optional(_number),
+        "ms_ssim": optional(_number),
+        "ssimulacra2": optional(_number),
+        "sha256": optional(_hex64),
+    },
+)
+COLUMNS = SCHEMA.columns
+
+
+def read_manifest(path: str | os.PathLike, *, check_files: bool = False) -> pd.DataFrame:
+    """Read and validate a manifest; raise :class:`ManifestError` listing every bad row.
+
+    Besides each cell, checks that (image, codec, level) is unique, that levels of a codec
+    on an image run 0..L-1, and that bpp does not fall as the level rises. With
+    ``check_files`` every ``path`` must exist beside the manifest.
+    """
+    frame = read_table(path, SCHEMA, ManifestError)
+    problems = validate_rows(frame, source=str(path))
+    if check_files:
+        root = Path(path).parent
+        for line, rel in zip(frame.attrs["lines"], frame["path"], strict=True):
+            if not (root / rel).is_file():
+                problems.append(Problem(str(path), line, "path", f"file {root / rel} does not exist"))
+    if problems:
+        raise ManifestError(problems)
+    return frame
+
+
+def validate_rows(frame: pd.DataFrame, *, source: str) -> list[Problem]:
+    """Cross-row checks of a parsed manifest frame; returns the problems found."""
+    problems: list[Problem] = []
+    lines = frame.attrs.get("lines") or list(range(2, len(frame) + 2))
+    seen: dict[tuple[str, str, int], int] = {}
+    for line, key in zip(lines, zip(frame["image"], frame["codec"], frame["level"], strict=True), strict=True):
+        if key in seen:
+            problems.append(
+                Problem(source, line, "level", f"duplicate of line {seen[key]} for image {key[0]!r}, codec {key[1]!r}, level {key[2]}")
+            )
+        else:
+            seen[key] = line
+    if problems:
+        return problems
+    by_key = dict(zip(zip(frame["image"], frame["codec"], frame["level"], strict=True), lines, strict=True))
+    for (image, codec), group in frame.groupby(["image", "codec"], sort=False):
+        levels = sorted(group["level"])
+        if levels != list(range(len(levels))):
+            line = by_key[(image, codec, levels[-1])]
+            problems.append(
+                Problem(source, line, "level", f"levels of codec {codec!r} on image {image!r} must run 0..{len(levels) - 1}, got {levels}")
+            )
+            continue
+        ordered = group.sort_values("level")
+        bpps = list(ordered["bpp"])
+        for lower, higher, level in zip(bpps, bpps[1:], list(ordered["level"])[1:], strict=False):
+            if higher < lower:
+                problems.append(
+                    Problem(
+                        source,
+                        by_key[(image, codec, level)],
+                        "bpp",
+                        f"level {level} of codec {codec!r} on image {image!r} has a lower bpp ({higher:g}) than level {level - 1} ({lower:g}); levels must ascend in bitrate",
+                    )
+                )
+    return problems
+
+
+def write_manifest(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Validate ``rows`` and write them atomically (temporary file, then rename).
+
+    Rows are sorted by image, codec and level; a bad row raises :class:`ManifestError`
+    and leaves any existing file at ``path`` untouched.
+    """
+    rows = sorted((dict(r) for r in rows), key=lambda r: (str(r["image"]), str(r["codec"]), int(r["level"])))
+    extra = sorted({k for r in rows for k in r} - set(COLUMNS))
+    if extra:
+        raise ManifestError([Problem(str(path), None, c, "not a manifest column; see docs/contracts.md") for c in extra])
+    frame = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    problems = []
+    for index, row in enumerate(rows, start=2):
+        for column, parser in {**SCHEMA.required, **SCHEMA.optional}.items():
+            value = row.get(column)
+            if value is None and column in SCHEMA.optional:
+                continue
+            try:
+                parser("" if value is None else str(value))
+            except ValueError as exc:
+                problems.append(Problem(str(path), index, column, str(exc)))
+    if not problems:
+        frame.attrs["lines"] = list(range(2, len(rows) + 2))
+        problems = validate_rows(frame, source=str(path))
+    if problems:
+        raise ManifestError(problems)
+    return write_table_atomic(path, COLUMNS, rows)
