@@ -1,0 +1,57 @@
+"""Bad configuration stops the site with one line saying what to fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"}}
+    clean.update(PICO_VAR_DIR=str(tmp_path / "var"), **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_mode_without_secret_key_says_how_to_set_one(tmp_path):
+    result = manage("check", tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_boolean_names_the_variable(tmp_path):
+    result = manage("check", tmp_path=tmp_path, DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_secret_key_can_come_from_a_file(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s" * 50)
+    result = manage("check", tmp_path=tmp_path, SECRET_KEY_FILE=str(secret), ALLOWED_HOSTS="example.org")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_an_unreachable_database_url_names_it_and_the_fix(tmp_path):
+    result = manage("migrate", tmp_path=tmp_path, DEBUG="1", DATABASE_URL="postgres://pico:pw@127.0.0.1:9/pico")
+    assert result.returncode != 0
+    assert "Cannot connect to the postgresql database pico on 127.0.0.1:9" in result.stderr
+    assert "fix DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_default_database_is_sqlite_in_wal_mode(tmp_path):
+    code = "from django.db import connection; c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    result = manage("shell", "-c", code, tmp_path=tmp_path, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "wal"
+    assert (tmp_path / "var" / "db.sqlite3").exists()
