@@ -51,6 +51,19 @@ class Study(models.Model):
     launched_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    # Background generation (the pico ladder and the import), shown on the study page while it runs.
+    class Generation(models.TextChoices):
+        NONE = "none"
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    generation = models.CharField(max_length=10, choices=Generation.choices, default=Generation.NONE)
+    generation_done = models.PositiveIntegerField(default=0, help_text="Reconstructions finished so far.")
+    generation_total = models.PositiveIntegerField(default=0)
+    generation_message = models.TextField(blank=True, help_text="Last progress note, or the error that stopped it.")
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
@@ -116,3 +129,19 @@ class Stimulus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}:{self.codec}-{self.level}"
+
+
+class StudyEvent(models.Model):
+    """Audit trail: who changed a study's state, stimuli or raters, and when."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=32)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.action}"
