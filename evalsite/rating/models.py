@@ -109,3 +109,18 @@ class Judgment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trial}: {self.winner}"
+
+
+class RaterEvent(models.Model):
+    """Audit row: one step of a rater's session (consent, display check, exclusion ...)."""
+
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.rater} {self.kind}"

@@ -1,0 +1,133 @@
+"""Which pair a rater judges next: the pair design and the sampler interface.
+
+Pure: no database. Services snapshot the study and the rater into ``StudyState`` and
+``RaterState`` and ask a ``Sampler`` for the next ``Pair``; an active sampler (one that picks
+informative pairs from the current Elo posterior) implements the same ``next_pair``.
+
+Pair design (per image, as in CLIC/PICO-style studies):
+
+- same codec, neighbouring levels (level l against l+1), which pins the shape of each
+  rate-quality curve;
+- across codecs, each stimulus against the stimulus of every other codec whose bpp is closest
+  to it, if the two are within a factor ``max_bpp_ratio`` of each other, which ties the curves
+  together where BD-rates are read.
+
+Both stimuli of a pair always show the same image, so only the codecs differ.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One stimulus of the study as the scheduler sees it (server side only)."""
+
+    stimulus_id: int
+    image: int
+    codec: str
+    level: int
+    bpp: float
+
+
+@dataclass(frozen=True, order=True)
+class Pair:
+    """Two stimuli of the same image, ``first`` < ``second`` so a pair has one spelling."""
+
+    image: int
+    first: int
+    second: int
+
+    @classmethod
+    def of(cls, image: int, x: int, y: int) -> Pair:
+        """The canonical pair of stimuli ``x`` and ``y`` on ``image``."""
+        if x == y:
+            raise ValueError(f"a pair needs two different stimuli, got {x} twice")
+        return cls(image, min(x, y), max(x, y))
+
+
+def design_pairs(conditions: Iterable[Condition], *, max_bpp_ratio: float = 2.0) -> list[Pair]:
+    """Every pair the study compares: neighbouring levels within a codec, and close-bpp pairs across codecs."""
+    by_image: dict[int, dict[str, list[Condition]]] = {}
+    for condition in conditions:
+        by_image.setdefault(condition.image, {}).setdefault(condition.codec, []).append(condition)
+    pairs: set[Pair] = set()
+    for image, codecs in by_image.items():
+        for ladder in codecs.values():
+            ladder.sort(key=lambda c: c.level)
+            pairs.update(Pair.of(image, lo.stimulus_id, hi.stimulus_id) for lo, hi in zip(ladder, ladder[1:]))
+        for codec_x, codec_y in combinations(sorted(codecs), 2):
+            for here, there in ((codecs[codec_x], codecs[codec_y]), (codecs[codec_y], codecs[codec_x])):
+                for condition in here:
+                    nearest = min(there, key=lambda c: abs(math.log(c.bpp / condition.bpp)))
+                    if abs(math.log(nearest.bpp / condition.bpp)) <= math.log(max_bpp_ratio):
+                        pairs.add(Pair.of(image, condition.stimulus_id, nearest.stimulus_id))
+    return sorted(pairs)
+
+
+@dataclass(frozen=True)
+class StudyState:
+    """The pair design and how often each pair and image has been issued so far, over all raters."""
+
+    pairs: tuple[Pair, ...]
+    pair_counts: Mapping[Pair, int] = field(default_factory=dict)
+    image_counts: Mapping[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RaterState:
+    """What one rater has already been shown, and a seed that makes the choice reproducible."""
+
+    seen: frozenset[Pair]
+    image_counts: Mapping[int, int]
+    seed: str
+
+
+class Sampler(Protocol):
+    """Picks the next pair for a rater; ``None`` when the rater has seen every pair."""
+
+    def next_pair(self, study: StudyState, rater: RaterState) -> Pair | None: ...
+
+
+class BalancedSampler:
+    """Spreads judgments evenly: least-issued pair first, then the image this rater saw least.
+
+    Never repeats a pair for a rater. Ties are broken at random (seeded by the rater's state),
+    so concurrent raters do not all walk the design in the same order.
+    """
+
+    def next_pair(self, study: StudyState, rater: RaterState) -> Pair | None:
+        """The least-issued unseen pair, preferring images this rater and the study saw least."""
+        rng = random.Random(rater.seed)
+        candidates = [pair for pair in study.pairs if pair not in rater.seen]
+        if not candidates:
+            return None
+        return min(
+            candidates,
+            key=lambda pair: (
+                study.pair_counts.get(pair, 0),
+                rater.image_counts.get(pair.image, 0),
+                study.image_counts.get(pair.image, 0),
+                rng.random(),
+            ),
+        )
+
+
+def attention_positions(n_trials: int, rate: float, seed: str) -> frozenset[int]:
+    """Which of a rater's ``n_trials`` main trials (0-based) are attention checks.
+
+    ``round(n_trials * rate)`` checks (at least one when ``rate > 0``), one at a random place in
+    each of that many equal strides of the session, never the very first trial.
+    """
+    if rate <= 0 or n_trials < 2:
+        return frozenset()
+    count = min(n_trials - 1, max(1, round(n_trials * rate)))
+    rng = random.Random(seed)
+    stride = (n_trials - 1) / count
+    return frozenset(1 + int(i * stride) + rng.randrange(max(1, int(stride))) for i in range(count))

@@ -1,0 +1,138 @@
+"""Pseudo-isochromatic (Ishihara-style) plates, drawn server-side with numpy and Pillow.
+
+A plate is a disc of random dots. Dots inside a digit take the figure colour, the others the
+background colour; every dot's lightness is jittered so that the digit cannot be read from
+lightness alone. For a ``protan``, ``deutan`` or ``tritan`` plate the two colours lie on a
+confusion line of that dichromacy: they differ only in the excitation of the L, M or S cones
+respectively, so a viewer missing that cone class sees both alike and cannot read the digit.
+The ``control`` plate differs in lightness, which everyone can read.
+
+Each attempt draws fresh digits, dot layouts and colours from its own seed, so answers cannot
+be shared between raters; the same ``PlateSpec`` always renders the same image.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+AXES = ("protan", "deutan", "tritan")
+CONTROL = "control"
+DIGITS = "23456789"
+PLATE_PX = 360
+
+# Linear sRGB -> XYZ (D65) and XYZ -> LMS (Hunt-Pointer-Estevez).
+_RGB_TO_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+_XYZ_TO_LMS = np.array([[0.38971, 0.68898, -0.07868], [-0.22981, 1.18340, 0.04641], [0.0, 0.0, 1.0]])
+_RGB_TO_LMS = _XYZ_TO_LMS @ _RGB_TO_XYZ
+_CONE = {"protan": 0, "deutan": 1, "tritan": 2}
+_FONT_PATHS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
+)
+
+
+@dataclass(frozen=True)
+class PlateSpec:
+    """One plate: the digit drawn, the colour axis it tests and the seed of its layout."""
+
+    digit: str
+    axis: str
+    seed: int
+
+
+def plan_plates(count: int, seed: int) -> list[PlateSpec]:
+    """``count`` plates: a control plate first, then protan, deutan and tritan plates in turn."""
+    if count < 1:
+        raise ValueError(f"a colour test needs at least one plate, got {count}")
+    rng = random.Random(seed)
+    axes = [CONTROL] + [AXES[i % len(AXES)] for i in range(count - 1)]
+    return [PlateSpec(digit=rng.choice(DIGITS), axis=axis, seed=rng.getrandbits(63)) for axis in axes]
+
+
+def confusion_colours(axis: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Figure and background colours (linear RGB, 0..1) that only the ``axis`` cone class tells apart."""
+    base = np.array([0.32, 0.30, 0.26]) + rng.uniform(-0.04, 0.04, 3)
+    if axis == CONTROL:
+        return base * 0.42, base
+    direction = np.linalg.solve(_RGB_TO_LMS, np.eye(3)[_CONE[axis]])
+    direction /= np.abs(direction).max()
+    # The largest step along the confusion line that keeps both colours (with lightness jitter) in gamut.
+    step = float(np.min(np.minimum(base - 0.03, 0.8 - base) / np.abs(direction)))
+    figure, background = base + step * direction, base - step * direction
+    return (figure, background) if rng.random() < 0.5 else (background, figure)
+
+
+def cone_response(linear_rgb: np.ndarray) -> np.ndarray:
+    """LMS cone excitations of linear sRGB colours (last axis = RGB)."""
+    return linear_rgb @ _RGB_TO_LMS.T
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in _FONT_PATHS:
+        if Path(path).exists():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
+
+
+def digit_mask(digit: str, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A boolean mask of ``digit`` drawn large, slightly shifted and rotated."""
+    canvas = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(canvas)
+    font = _font(int(size * 0.62))
+    draw.text((size / 2, size / 2), digit, fill=255, font=font, anchor="mm")
+    canvas = canvas.rotate(float(rng.uniform(-12, 12)), translate=tuple(rng.integers(-size // 20, size // 20, 2)))
+    return np.asarray(canvas.filter(ImageFilter.MaxFilter(5))) > 127
+
+
+def _dots(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Non-overlapping dots (x, y, r) filling a disc, by random placement with rejection."""
+    centre, radius = size / 2, size / 2 - 2
+    candidates = 12000
+    r = rng.uniform(size * 0.010, size * 0.028, candidates)
+    angle = rng.uniform(0, 2 * np.pi, candidates)
+    dist = (radius - r) * np.sqrt(rng.uniform(0, 1, candidates))
+    x, y = centre + dist * np.cos(angle), centre + dist * np.sin(angle)
+    order = np.argsort(-r)  # big dots first, small ones fill the gaps
+    placed: list[tuple[float, float, float]] = []
+    px, py, pr = np.empty(candidates), np.empty(candidates), np.empty(candidates)
+    for i in order:
+        n = len(placed)
+        if n and np.any((px[:n] - x[i]) ** 2 + (py[:n] - y[i]) ** 2 < (pr[:n] + r[i] + 1.0) ** 2):
+            continue
+        px[n], py[n], pr[n] = x[i], y[i], r[i]
+        placed.append((x[i], y[i], r[i]))
+    return np.array(placed)
+
+
+def _to_srgb(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0, 1)
+    encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(encoded * 255).astype(np.uint8)
+
+
+def render_plate(spec: PlateSpec, size: int = PLATE_PX) -> Image.Image:
+    """The plate of ``spec`` as an RGB image ``size`` pixels square on a white background."""
+    rng = np.random.default_rng(spec.seed)
+    figure, background = confusion_colours(spec.axis, rng)
+    mask = digit_mask(spec.digit, size, rng)
+    dots = _dots(size, rng)
+    inside = mask[np.clip(dots[:, 1].astype(int), 0, size - 1), np.clip(dots[:, 0].astype(int), 0, size - 1)]
+    colours = np.where(inside[:, None], figure, background) * rng.uniform(0.78, 1.18, (len(dots), 1))
+    srgb = _to_srgb(colours)
+    image = Image.new("RGB", (size, size), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    for (x, y, r), colour in zip(dots, srgb):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in colour))
+    return image
+
+
+def is_correct(spec: PlateSpec, answer: str) -> bool:
+    """Whether the rater's answer names the plate's digit (spaces ignored)."""
+    return answer.strip() == spec.digit
