@@ -12,9 +12,9 @@ from datetime import datetime
 
 import pandas as pd
 
+from analysis.errors import JudgmentsError
 from pico.csvtable import Schema, choice, name, nonneg_int, optional, read_table, text
 from pico.errors import Problem
-from analysis.errors import JudgmentsError
 
 
 def _timestamp(value: str) -> str:
@@ -73,7 +73,9 @@ def validate_judgments(frame: pd.DataFrame, manifest: pd.DataFrame | None = None
     missing = [c for c in SCHEMA.required if c not in frame.columns]
     if missing:
         raise JudgmentsError([Problem(source, 1, c, "required column missing") for c in missing])
-    lines = frame.attrs.get("lines") or list(range(2, len(frame) + 2))
+    lines = frame.attrs.get("lines")
+    if not lines or len(lines) != len(frame):  # a filtered frame keeps stale attrs
+        lines = list(range(2, len(frame) + 2))
     problems: list[Problem] = []
     known = None
     if manifest is not None:
@@ -82,7 +84,9 @@ def validate_judgments(frame: pd.DataFrame, manifest: pd.DataFrame | None = None
         if row.winner not in ("a", "b"):
             problems.append(Problem(source, line, "winner", f"expected one of a, b, got {row.winner!r}"))
         if (row.a_codec, row.a_level) == (row.b_codec, row.b_level):
-            problems.append(Problem(source, line, "b_level", f"A and B are the same condition ({row.a_codec}, level {row.a_level})"))
+            problems.append(
+                Problem(source, line, "b_level", f"A and B are the same condition ({row.a_codec}, level {row.a_level})")
+            )
         if known is None:
             continue
         for side in ("a", "b"):

@@ -51,3 +51,11 @@ class CodecUnavailable(PicoError):
 
 class BitstreamError(PicoError):
     """A bitstream is corrupt, truncated or from another model/format version."""
+
+
+class CodecFailed(PicoError):
+    """An encoder or decoder failed, timed out or produced unusable output; the message quotes it."""
+
+
+class RecipeError(PicoError):
+    """An external codec's TOML recipe is malformed; the message names the file, the key and the fix."""

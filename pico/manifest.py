@@ -109,7 +109,12 @@ def validate_rows(frame: pd.DataFrame, *, source: str) -> list[Problem]:
     for line, key in zip(lines, zip(frame["image"], frame["codec"], frame["level"], strict=True), strict=True):
         if key in seen:
             problems.append(
-                Problem(source, line, "level", f"duplicate of line {seen[key]} for image {key[0]!r}, codec {key[1]!r}, level {key[2]}")
+                Problem(
+                    source,
+                    line,
+                    "level",
+                    f"duplicate of line {seen[key]} for image {key[0]!r}, codec {key[1]!r}, level {key[2]}",
+                )
             )
         else:
             seen[key] = line
@@ -121,7 +126,12 @@ def validate_rows(frame: pd.DataFrame, *, source: str) -> list[Problem]:
         if levels != list(range(len(levels))):
             line = by_key[(image, codec, levels[-1])]
             problems.append(
-                Problem(source, line, "level", f"levels of codec {codec!r} on image {image!r} must run 0..{len(levels) - 1}, got {levels}")
+                Problem(
+                    source,
+                    line,
+                    "level",
+                    f"levels of codec {codec!r} on image {image!r} must run 0..{len(levels) - 1}, got {levels}",
+                )
             )
             continue
         ordered = group.sort_values("level")
@@ -148,7 +158,9 @@ def write_manifest(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -
     rows = sorted((dict(r) for r in rows), key=lambda r: (str(r["image"]), str(r["codec"]), int(r["level"])))
     extra = sorted({k for r in rows for k in r} - set(COLUMNS))
     if extra:
-        raise ManifestError([Problem(str(path), None, c, "not a manifest column; see docs/contracts.md") for c in extra])
+        raise ManifestError(
+            [Problem(str(path), None, c, "not a manifest column; see docs/contracts.md") for c in extra]
+        )
     frame = pd.DataFrame.from_records(rows, columns=COLUMNS)
     problems = []
     for index, row in enumerate(rows, start=2):

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,86 +14,161 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Study',
+            name="Study",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('live', 'Live'), ('paused', 'Paused'), ('closed', 'Closed')], default='draft', max_length=10)),
-                ('study_file', models.TextField(blank=True, help_text='The TOML study file this study was created from.')),
-                ('mode', models.CharField(choices=[('side_by_side', 'side by side with the reference'), ('flicker', 'flicker (switch views in place)')], default='side_by_side', max_length=20)),
-                ('crop_width', models.PositiveIntegerField(default=512, help_text='Crop shown to raters, in reference pixels.')),
-                ('crop_height', models.PositiveIntegerField(default=512)),
-                ('min_view_ms', models.PositiveIntegerField(default=1000, help_text='A choice is accepted only after this long.')),
-                ('trials_per_rater', models.PositiveIntegerField(default=100)),
-                ('practice_trials', models.PositiveIntegerField(default=3)),
-                ('break_every', models.PositiveIntegerField(default=50, help_text='Offer a break after this many trials.')),
-                ('attention_rate', models.FloatField(default=0.05, help_text='Share of trials that are attention checks.')),
-                ('attention_max_failures', models.PositiveIntegerField(default=2, help_text='More failures exclude the rater.')),
-                ('colour_plates', models.PositiveIntegerField(default=8)),
-                ('colour_pass', models.PositiveIntegerField(default=7, help_text='Plates a rater must read correctly.')),
-                ('artifact_items', models.PositiveIntegerField(default=8)),
-                ('artifact_pass', models.PositiveIntegerField(default=6, help_text='Clearly visible items a rater must get right.')),
-                ('target_judgments', models.PositiveIntegerField(default=0, help_text='0 = no target.')),
-                ('completion_code', models.CharField(blank=True, max_length=64)),
-                ('completion_redirect', models.URLField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('launched_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='studies', to=settings.AUTH_USER_MODEL)),
-                ('shared_with', models.ManyToManyField(blank=True, related_name='shared_studies', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("live", "Live"), ("paused", "Paused"), ("closed", "Closed")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "study_file",
+                    models.TextField(blank=True, help_text="The TOML study file this study was created from."),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("side_by_side", "side by side with the reference"),
+                            ("flicker", "flicker (switch views in place)"),
+                        ],
+                        default="side_by_side",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "crop_width",
+                    models.PositiveIntegerField(default=512, help_text="Crop shown to raters, in reference pixels."),
+                ),
+                ("crop_height", models.PositiveIntegerField(default=512)),
+                (
+                    "min_view_ms",
+                    models.PositiveIntegerField(default=1000, help_text="A choice is accepted only after this long."),
+                ),
+                ("trials_per_rater", models.PositiveIntegerField(default=100)),
+                ("practice_trials", models.PositiveIntegerField(default=3)),
+                (
+                    "break_every",
+                    models.PositiveIntegerField(default=50, help_text="Offer a break after this many trials."),
+                ),
+                (
+                    "attention_rate",
+                    models.FloatField(default=0.05, help_text="Share of trials that are attention checks."),
+                ),
+                (
+                    "attention_max_failures",
+                    models.PositiveIntegerField(default=2, help_text="More failures exclude the rater."),
+                ),
+                ("colour_plates", models.PositiveIntegerField(default=8)),
+                (
+                    "colour_pass",
+                    models.PositiveIntegerField(default=7, help_text="Plates a rater must read correctly."),
+                ),
+                ("artifact_items", models.PositiveIntegerField(default=8)),
+                (
+                    "artifact_pass",
+                    models.PositiveIntegerField(default=6, help_text="Clearly visible items a rater must get right."),
+                ),
+                ("target_judgments", models.PositiveIntegerField(default=0, help_text="0 = no target.")),
+                ("completion_code", models.CharField(blank=True, max_length=64)),
+                ("completion_redirect", models.URLField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("launched_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="studies", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "shared_with",
+                    models.ManyToManyField(blank=True, related_name="shared_studies", to=settings.AUTH_USER_MODEL),
+                ),
             ],
             options={
-                'verbose_name_plural': 'studies',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "studies",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Reference',
+            name="Reference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text="The image's stem, as in manifest.csv.", max_length=200)),
-                ('path', models.CharField(max_length=500)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('crop_x', models.PositiveIntegerField(blank=True, help_text='Empty = centre.', null=True)),
-                ('crop_y', models.PositiveIntegerField(blank=True, null=True)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='references', to='studies.study')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(help_text="The image's stem, as in manifest.csv.", max_length=200)),
+                ("path", models.CharField(max_length=500)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("crop_x", models.PositiveIntegerField(blank=True, help_text="Empty = centre.", null=True)),
+                ("crop_y", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="references", to="studies.study"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Stimulus',
+            name="Stimulus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('condition', 'Condition'), ('attention', 'Attention'), ('screening', 'Screening')], default='condition', max_length=10)),
-                ('codec', models.CharField(max_length=64)),
-                ('level', models.PositiveIntegerField()),
-                ('bpp', models.FloatField()),
-                ('target_bpp', models.FloatField(blank=True, null=True)),
-                ('param', models.CharField(blank=True, max_length=64)),
-                ('nbytes', models.PositiveIntegerField(blank=True, null=True)),
-                ('path', models.CharField(help_text='Decoded PNG, relative to STUDY_DATA_DIR.', max_length=500)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('psnr', models.FloatField(blank=True, null=True)),
-                ('ms_ssim', models.FloatField(blank=True, null=True)),
-                ('ssimulacra2', models.FloatField(blank=True, null=True)),
-                ('reference', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stimuli', to='studies.reference')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stimuli', to='studies.study')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("condition", "Condition"), ("attention", "Attention"), ("screening", "Screening")],
+                        default="condition",
+                        max_length=10,
+                    ),
+                ),
+                ("codec", models.CharField(max_length=64)),
+                ("level", models.PositiveIntegerField()),
+                ("bpp", models.FloatField()),
+                ("target_bpp", models.FloatField(blank=True, null=True)),
+                ("param", models.CharField(blank=True, max_length=64)),
+                ("nbytes", models.PositiveIntegerField(blank=True, null=True)),
+                ("path", models.CharField(help_text="Decoded PNG, relative to STUDY_DATA_DIR.", max_length=500)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("psnr", models.FloatField(blank=True, null=True)),
+                ("ms_ssim", models.FloatField(blank=True, null=True)),
+                ("ssimulacra2", models.FloatField(blank=True, null=True)),
+                (
+                    "reference",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="stimuli", to="studies.reference"
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="stimuli", to="studies.study"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'stimuli',
-                'ordering': ['reference__name', 'codec', 'level'],
-                'indexes': [models.Index(fields=['study', 'role'], name='studies_sti_study_i_18ab04_idx')],
-                'constraints': [models.UniqueConstraint(fields=('reference', 'role', 'codec', 'level'), name='unique_stimulus_condition')],
+                "verbose_name_plural": "stimuli",
+                "ordering": ["reference__name", "codec", "level"],
+                "indexes": [models.Index(fields=["study", "role"], name="studies_sti_study_i_18ab04_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("reference", "role", "codec", "level"), name="unique_stimulus_condition"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='reference',
-            constraint=models.UniqueConstraint(fields=('study', 'name'), name='unique_reference_name'),
+            model_name="reference",
+            constraint=models.UniqueConstraint(fields=("study", "name"), name="unique_reference_name"),
         ),
     ]
