@@ -61,7 +61,9 @@ def design_pairs(conditions: Iterable[Condition], *, max_bpp_ratio: float = 2.0)
     for image, codecs in by_image.items():
         for ladder in codecs.values():
             ladder.sort(key=lambda c: c.level)
-            pairs.update(Pair.of(image, lo.stimulus_id, hi.stimulus_id) for lo, hi in zip(ladder, ladder[1:]))
+            pairs.update(
+                Pair.of(image, lo.stimulus_id, hi.stimulus_id) for lo, hi in zip(ladder, ladder[1:], strict=False)
+            )
         for codec_x, codec_y in combinations(sorted(codecs), 2):
             for here, there in ((codecs[codec_x], codecs[codec_y]), (codecs[codec_y], codecs[codec_x])):
                 for condition in here:

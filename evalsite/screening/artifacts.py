@@ -32,7 +32,9 @@ def clear_item_count(items: int, pass_mark: int) -> int:
     return min(items, max(pass_mark + 1, math.ceil(items * 0.75)))
 
 
-def plan_items(*, items: int, pass_mark: int, levels: int, clear_levels: int, images: int, seed: int) -> list[ArtifactSpec]:
+def plan_items(
+    *, items: int, pass_mark: int, levels: int, clear_levels: int, images: int, seed: int
+) -> list[ArtifactSpec]:
     """A shuffled test of ``items`` items over ``images`` references and ``levels`` artifact levels."""
     if items < 1 or levels < 1 or images < 1:
         raise ValueError(f"an artifact test needs items, levels and images (got {items}, {levels}, {images})")
@@ -66,5 +68,5 @@ class ArtifactScore:
 def score_items(specs: Sequence[ArtifactSpec], answers: Iterable[str], *, pass_mark: int) -> ArtifactScore:
     """Score answers ('left'/'right', anything else is wrong) against the items, in order."""
     right = [answer == spec.odd for spec, answer in zip(specs, answers, strict=True)]
-    clear_correct = sum(ok for ok, spec in zip(right, specs) if spec.clear)
+    clear_correct = sum(ok for ok, spec in zip(right, specs, strict=True) if spec.clear)
     return ArtifactScore(clear_correct=clear_correct, all_correct=sum(right), passed=clear_correct >= pass_mark)

@@ -128,7 +128,7 @@ def render_plate(spec: PlateSpec, size: int = PLATE_PX) -> Image.Image:
     srgb = _to_srgb(colours)
     image = Image.new("RGB", (size, size), (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    for (x, y, r), colour in zip(dots, srgb):
+    for (x, y, r), colour in zip(dots, srgb, strict=True):
         draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in colour))
     return image
 

@@ -1,0 +1,34 @@
+"""Errors raised by rating services, with stable codes and the message a rater sees."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    "study_not_live": "This study is not open for new participants right now.",
+    "study_paused": "This study is paused. Please come back a little later; your progress is kept.",
+    "study_closed": "This study has closed. Thank you for your interest.",
+    "screened_out": "Thank you. Your answers to the screening tests mean you cannot take part in this study.",
+    "excluded": "Your session has ended. Thank you for your time.",
+    "wrong_stage": "That step is not available now; you have been taken to where you left off.",
+    "mobile": "This study needs a desktop or laptop computer with a large screen; phones and tablets cannot take part.",
+    "window_too_small": "Your browser window is too small to show the images at full resolution.",
+    "zoom": "Please set your browser zoom to 100% (Ctrl+0 or Cmd+0) and try again.",
+    "bad_display": "We could not measure your display. Please enable JavaScript and try again.",
+    "unknown_trial": "That comparison does not exist. Please continue with the current one.",
+    "not_your_trial": "That comparison was not issued to you.",
+    "already_judged": "You have already answered this comparison.",
+    "bad_choice": "Please choose one of the two images.",
+    "too_fast": "Please look at the images a little longer before answering.",
+    "rate_limited": "You are answering faster than anyone can look at the images. Please slow down.",
+    "no_trials": "There are no comparisons left for you in this study.",
+}
+
+
+class RatingError(Exception):
+    """A rater's request that cannot be carried out; ``code`` is stable, ``message`` is for the rater."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        if code not in MESSAGES:
+            raise ValueError(f"unknown rating error code {code!r}; add it to evalsite/rating/errors.py MESSAGES")
+        self.code = code
+        self.message = MESSAGES[code] + (f" {detail}" if detail else "")
+        super().__init__(f"{code}: {self.message}")

@@ -1,0 +1,21 @@
+"""Errors raised by screening services, with stable codes and the message a rater sees."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    "wrong_stage": "That test is not available now; you have been taken to where you left off.",
+    "already_finished": "You have already completed this test.",
+    "incomplete": "Please answer every item before continuing.",
+    "no_screening_stimuli": "This study has no artifact test images yet; please contact the researcher.",
+}
+
+
+class ScreeningError(Exception):
+    """A screening request that cannot be carried out; ``code`` is stable, ``message`` is for the rater."""
+
+    def __init__(self, code: str) -> None:
+        if code not in MESSAGES:
+            raise ValueError(f"unknown screening error code {code!r}; add it to evalsite/screening/errors.py MESSAGES")
+        self.code = code
+        self.message = MESSAGES[code]
+        super().__init__(f"{code}: {self.message}")
