@@ -135,7 +135,9 @@ class StudyEvent(models.Model):
     """Audit trail: who changed a study's state, stimuli or raters, and when."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(max_length=32)
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,522 @@
+"""The study file: a TOML description of a study, validated into a typed :class:`StudyConfig`.
+
+Every problem found is collected (key, what is wrong, how to fix it) and raised together as
+:class:`StudyFileError` before anything is generated. The documented example is
+``fixtures/studies/demo.toml``; docs/studies.md lists every key.
+
+This module reads files and images but never touches the database, so it is tested without Django's DB.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".ppm", ".tif", ".tiff", ".webp", ".bmp")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+MAX_BPP = 24.0  # uncompressed 8-bit RGB; a higher target is a typo (bits vs bytes, or kbps)
+MODES = ("side_by_side", "flicker")
+CROP_POSITIONS = ("auto", "centre")
+
+
+@dataclass(frozen=True)
+class StudyProblem:
+    """One thing wrong with the study file: the key it concerns, what is wrong, and the fix."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class StudyFileError(Exception):
+    """The study file cannot be used; ``problems`` lists every key that is wrong."""
+
+    def __init__(self, source: str, problems: list[StudyProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{source}: {len(problems)} {noun}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """One compared codec: a registry name, an external TOML definition, or an imported listing."""
+
+    name: str
+    kind: str  # builtin | external | imported
+    definition: Path | None = None  # external: the codec's TOML definition
+    listing: Path | None = None  # imported: CSV with image, codec, level, bpp, path
+    bpp: tuple[float, ...] = ()  # targets; empty when matched or imported
+    match: str | None = None  # per image, the bpp another codec achieved at each level
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A validated study file; paths are absolute."""
+
+    source: Path
+    slug: str
+    title: str
+    description: str
+    images_dir: Path
+    images: tuple[Path, ...]
+    codecs: tuple[CodecSpec, ...]
+    mode: str = "side_by_side"
+    crop_width: int = 384
+    crop_height: int = 384
+    crop_positions: str = "auto"  # auto | centre | explicit
+    crops: dict[str, tuple[int, int]] = field(default_factory=dict)  # image stem -> (x, y), when explicit
+    min_view_ms: int = 1000
+    colour_plates: int = 8
+    colour_pass: int = 7
+    artifact_items: int = 8
+    artifact_pass: int = 6
+    trials_per_rater: int = 100
+    practice_trials: int = 3
+    break_every: int = 50
+    attention_rate: float = 0.05
+    attention_max_failures: int = 2
+    target_judgments: int = 0
+    completion_code: str = ""
+    completion_redirect: str = ""
+
+    @property
+    def image_names(self) -> list[str]:
+        """Image stems, as they appear in manifest.csv."""
+        return [p.stem for p in self.images]
+
+    def study_fields(self) -> dict[str, Any]:
+        """Values of the :class:`~evalsite.studies.models.Study` fields this file sets."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "mode": self.mode,
+            "crop_width": self.crop_width,
+            "crop_height": self.crop_height,
+            "min_view_ms": self.min_view_ms,
+            "trials_per_rater": self.trials_per_rater,
+            "practice_trials": self.practice_trials,
+            "break_every": self.break_every,
+            "attention_rate": self.attention_rate,
+            "attention_max_failures": self.attention_max_failures,
+            "colour_plates": self.colour_plates,
+            "colour_pass": self.colour_pass,
+            "artifact_items": self.artifact_items,
+            "artifact_pass": self.artifact_pass,
+            "target_judgments": self.target_judgments,
+            "completion_code": self.completion_code,
+            "completion_redirect": self.completion_redirect,
+        }
+
+
+# Which keys each table accepts; anything else is reported as unknown (catches typos early).
+TOP_KEYS = {
+    "slug",
+    "title",
+    "description",
+    "images",
+    "codecs",
+    "ladder",
+    "presentation",
+    "screening",
+    "rating",
+    "completion",
+}
+IMAGES_KEYS = {"folder", "include"}
+CODEC_KEYS = {"name", "definition", "listing", "bpp", "match"}
+LADDER_KEYS = {"bpp"}
+PRESENTATION_KEYS = {"mode", "crop", "crop_positions", "min_view_ms"}
+SCREENING_KEYS = {"colour_plates", "colour_pass", "artifact_items", "artifact_pass"}
+RATING_KEYS = {
+    "trials_per_rater",
+    "practice_trials",
+    "break_every",
+    "attention_rate",
+    "attention_max_failures",
+    "target_judgments",
+}
+COMPLETION_KEYS = {"code", "redirect"}
+
+
+class _Reader:
+    """Collects problems while reading values of known types out of the parsed TOML."""
+
+    def __init__(self) -> None:
+        self.problems: list[StudyProblem] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(StudyProblem(key, message))
+
+    def table(self, data: dict, key: str, allowed: set[str]) -> dict:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.problem(key, f"expected a table [{key}], got {type(value).__name__}")
+            return {}
+        self.unknown(value, allowed, prefix=f"{key}.")
+        return value
+
+    def unknown(self, data: dict, allowed: set[str], *, prefix: str = "") -> None:
+        for key in sorted(set(data) - allowed):
+            self.problem(f"{prefix}{key}", f"unknown key; allowed keys here: {', '.join(sorted(allowed))}")
+
+    def get(self, data: dict, key: str, kind: type | tuple[type, ...], default: Any, *, where: str = "") -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        # bool is an int in Python; a TOML `true` where a number is expected is a mistake.
+        wrong_bool = isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))
+        if wrong_bool or not isinstance(value, kind):
+            names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+            self.problem(f"{where}{key}", f"expected {_article(names)}, got {value!r}")
+            return default
+        return value
+
+    def count(self, data: dict, key: str, default: int, *, where: str, minimum: int = 0) -> int:
+        value = self.get(data, key, int, default, where=where)
+        if value < minimum:
+            self.problem(f"{where}{key}", f"expected an integer >= {minimum}, got {value}")
+            return default
+        return value
+
+
+def _article(names: str) -> str:
+    return f"an {names}" if names[0] in "aeiou" else f"a {names}"
+
+
+def load_study_file(
+    path: str | Path, *, check_codec: Callable[[str, Path | None], str | None] | None = None
+) -> StudyConfig:
+    """Read and validate a study TOML file; raise :class:`StudyFileError` listing every problem.
+
+    ``check_codec(name, definition)`` returns ``None`` for a usable codec, else why not
+    (defaults to :func:`evalsite.studies.generation.codec_problem`, which asks pico).
+    Every image is decoded here, so a broken image is reported before any generation starts.
+    """
+    path = Path(path).resolve()
+    source = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StudyFileError(source, [StudyProblem("(file)", "file not found; check the path")]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise StudyFileError(source, [StudyProblem("(file)", f"not valid TOML ({exc}); fix the syntax")]) from None
+    if check_codec is None:
+        from evalsite.studies.generation import codec_problem as check_codec
+    return parse_study(data, base=path.parent, source=path, check_codec=check_codec)
+
+
+def parse_study(
+    data: dict, *, base: Path, source: Path, check_codec: Callable[[str, Path | None], str | None]
+) -> StudyConfig:
+    """Validate parsed TOML ``data``; relative paths are resolved against ``base``."""
+    r = _Reader()
+    r.unknown(data, TOP_KEYS)
+
+    slug = r.get(data, "slug", str, "")
+    if not SLUG_RE.match(slug):
+        r.problem(
+            "slug",
+            f"expected lowercase letters, digits and '-' (1-50 characters), got {slug!r}; e.g. slug = \"my-study\"",
+        )
+    title = r.get(data, "title", str, "") or slug
+    description = r.get(data, "description", str, "")
+
+    images_dir, images = _read_images(r, data, base)
+    codecs = _read_codecs(r, data, base, check_codec)
+    presentation = r.table(data, "presentation", PRESENTATION_KEYS)
+    mode = r.get(presentation, "mode", str, "side_by_side", where="presentation.")
+    if mode not in MODES:
+        r.problem("presentation.mode", f"expected one of {', '.join(MODES)}, got {mode!r}")
+    crop_width, crop_height = _read_crop(r, presentation)
+    crop_positions, crops = _read_crop_positions(r, presentation, [p.stem for p in images])
+    _check_image_sizes(r, images, crop_width, crop_height, crops)
+    min_view_ms = r.count(presentation, "min_view_ms", 1000, where="presentation.")
+
+    screening = r.table(data, "screening", SCREENING_KEYS)
+    colour_plates = r.count(screening, "colour_plates", 8, where="screening.")
+    colour_pass = r.count(screening, "colour_pass", 7, where="screening.")
+    artifact_items = r.count(screening, "artifact_items", 8, where="screening.")
+    artifact_pass = r.count(screening, "artifact_pass", 6, where="screening.")
+    if colour_pass > colour_plates:
+        r.problem("screening.colour_pass", f"pass mark {colour_pass} exceeds colour_plates = {colour_plates}; lower it")
+    if artifact_pass > artifact_items:
+        r.problem(
+            "screening.artifact_pass", f"pass mark {artifact_pass} exceeds artifact_items = {artifact_items}; lower it"
+        )
+
+    rating = r.table(data, "rating", RATING_KEYS)
+    trials_per_rater = r.count(rating, "trials_per_rater", 100, where="rating.", minimum=1)
+    practice_trials = r.count(rating, "practice_trials", 3, where="rating.")
+    break_every = r.count(rating, "break_every", 50, where="rating.")
+    attention_rate = float(r.get(rating, "attention_rate", (int, float), 0.05, where="rating."))
+    if not 0 <= attention_rate < 0.5:
+        r.problem(
+            "rating.attention_rate", f"expected a share in [0, 0.5), e.g. 0.05 for 5% of trials, got {attention_rate}"
+        )
+    attention_max_failures = r.count(rating, "attention_max_failures", 2, where="rating.")
+    target_judgments = r.count(rating, "target_judgments", 0, where="rating.")
+
+    completion = r.table(data, "completion", COMPLETION_KEYS)
+    completion_code = r.get(completion, "code", str, "", where="completion.")
+    completion_redirect = r.get(completion, "redirect", str, "", where="completion.")
+    if completion_redirect and not completion_redirect.startswith(("https://", "http://")):
+        r.problem("completion.redirect", f"expected an http(s) URL, got {completion_redirect!r}")
+
+    if r.problems:
+        raise StudyFileError(str(source), r.problems)
+    return StudyConfig(
+        source=source,
+        slug=slug,
+        title=title,
+        description=description,
+        images_dir=images_dir,
+        images=tuple(images),
+        codecs=tuple(codecs),
+        mode=mode,
+        crop_width=crop_width,
+        crop_height=crop_height,
+        crop_positions=crop_positions,
+        crops=crops,
+        min_view_ms=min_view_ms,
+        colour_plates=colour_plates,
+        colour_pass=colour_pass,
+        artifact_items=artifact_items,
+        artifact_pass=artifact_pass,
+        trials_per_rater=trials_per_rater,
+        practice_trials=practice_trials,
+        break_every=break_every,
+        attention_rate=attention_rate,
+        attention_max_failures=attention_max_failures,
+        target_judgments=target_judgments,
+        completion_code=completion_code,
+        completion_redirect=completion_redirect,
+    )
+
+
+def _read_images(r: _Reader, data: dict, base: Path) -> tuple[Path, list[Path]]:
+    """The images folder and the chosen images in it; each must decode."""
+    if "images" not in data:
+        r.problem("images", 'missing; add [images] with folder = "path/to/references"')
+        return base, []
+    table = r.table(data, "images", IMAGES_KEYS)
+    folder = r.get(table, "folder", str, "", where="images.")
+    if not folder:
+        r.problem("images.folder", 'missing; set folder = "path/to/references" (relative to the study file)')
+        return base, []
+    images_dir = (base / folder).resolve()
+    if not images_dir.is_dir():
+        r.problem("images.folder", f"folder {images_dir} does not exist; fix the path (relative to the study file)")
+        return images_dir, []
+    found = {p.stem: p for p in sorted(images_dir.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    include = r.get(table, "include", list, None, where="images.")
+    if include is None:
+        chosen = list(found.values())
+    else:
+        chosen = []
+        for stem in include:
+            if stem not in found:
+                r.problem(
+                    "images.include",
+                    f"no image named {stem!r} in {images_dir}; available: {', '.join(found) or 'none'}",
+                )
+            else:
+                chosen.append(found[stem])
+    if not chosen:
+        r.problem(
+            "images", f"no images ({', '.join(IMAGE_SUFFIXES)}) chosen in {images_dir}; add some or fix images.include"
+        )
+    for image in chosen:
+        if not NAME_RE.match(image.stem):
+            r.problem(
+                "images", f"image file name {image.name!r} must be letters, digits and '._+-' (no spaces); rename it"
+            )
+        problem = image_problem(image)
+        if problem:
+            r.problem("images", f"{image}: {problem}")
+    return images_dir, chosen
+
+
+def image_problem(path: Path) -> str | None:
+    """``None`` when Pillow can fully decode ``path`` into RGB, else why not."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode not in ("RGB", "RGBA", "L", "P", "I;16", "I", "CMYK", "LA"):
+                return f"unsupported pixel mode {image.mode}; convert it to 8-bit RGB PNG"
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        return f"cannot be decoded ({exc}); replace it with a valid PNG or JPEG"
+    return None
+
+
+def _read_bpp(r: _Reader, value: Any, key: str) -> tuple[float, ...]:
+    """A ladder of bpp targets: positive, below MAX_BPP, strictly ascending."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        r.problem(key, f"expected a non-empty list of numbers in bits per pixel, e.g. [0.15, 0.3, 0.6], got {value!r}")
+        return ()
+    targets = tuple(float(v) for v in value)
+    if any(not math.isfinite(v) or v <= 0 or v > MAX_BPP for v in targets):
+        r.problem(key, f"every target must be > 0 and <= {MAX_BPP:g} bpp, got {list(targets)}")
+        return ()
+    if any(b <= a for a, b in zip(targets, targets[1:], strict=False)):
+        r.problem(key, f"targets must be strictly ascending (level 0 = lowest bitrate), got {list(targets)}; sort them")
+        return ()
+    return targets
+
+
+def _read_codecs(
+    r: _Reader, data: dict, base: Path, check_codec: Callable[[str, Path | None], str | None]
+) -> list[CodecSpec]:
+    """The compared codecs, each with its source of reconstructions and its targets."""
+    ladder = r.table(data, "ladder", LADDER_KEYS)
+    default_bpp = _read_bpp(r, ladder["bpp"], "ladder.bpp") if "bpp" in ladder else ()
+    raw = data.get("codecs")
+    if not isinstance(raw, list) or not raw:
+        r.problem("codecs", 'missing; add one [[codecs]] table per codec, e.g. [[codecs]] name = "jpeg"')
+        return []
+    specs: list[CodecSpec] = []
+    for index, entry in enumerate(raw):
+        where = f"codecs[{index}]."
+        if not isinstance(entry, dict):
+            r.problem(f"codecs[{index}]", f"expected a table with name = ..., got {entry!r}")
+            continue
+        r.unknown(entry, CODEC_KEYS, prefix=where)
+        name = r.get(entry, "name", str, "", where=where)
+        if not NAME_RE.match(name):
+            r.problem(f"{where}name", f'expected a codec name such as "jpeg", got {name!r}')
+            continue
+        where = f"codecs[{index}] ({name})."
+        definition = r.get(entry, "definition", str, None, where=where)
+        listing = r.get(entry, "listing", str, None, where=where)
+        match = r.get(entry, "match", str, None, where=where)
+        if definition and listing:
+            r.problem(f"{where}listing", "a codec has either an external definition or an imported listing, not both")
+            continue
+        kind, definition_path, listing_path = "builtin", None, None
+        if definition:
+            kind, definition_path = "external", (base / definition).resolve()
+            if not definition_path.is_file():
+                r.problem(
+                    f"{where}definition",
+                    f"file {definition_path} does not exist; fix the path (relative to the study file)",
+                )
+        elif listing:
+            kind, listing_path = "imported", (base / listing).resolve()
+            if not listing_path.is_file():
+                r.problem(
+                    f"{where}listing", f"file {listing_path} does not exist; fix the path (relative to the study file)"
+                )
+        if kind != "imported" and not (definition_path and not definition_path.is_file()):
+            reason = check_codec(name, definition_path)
+            if reason:
+                r.problem(f"{where}{'definition' if definition_path else 'name'}", f"codec unavailable here: {reason}")
+        bpp: tuple[float, ...] = ()
+        if kind == "imported":
+            if "bpp" in entry or match:
+                r.problem(f"{where}bpp", "imported reconstructions come with their own bpp; remove bpp/match")
+        elif match:
+            if "bpp" in entry:
+                r.problem(f"{where}match", 'give either bpp targets or match = "codec", not both')
+        else:
+            bpp = _read_bpp(r, entry["bpp"], f"{where}bpp") if "bpp" in entry else default_bpp
+            if not bpp and "bpp" not in entry and "bpp" not in ladder:
+                r.problem(
+                    f"{where}bpp",
+                    'no bitrate targets; set [ladder] bpp = [...] or bpp on this codec, or match = "codec"',
+                )
+        specs.append(CodecSpec(name, kind, definition_path, listing_path, bpp, match))
+    names = [s.name for s in specs]
+    for duplicate in sorted({n for n in names if names.count(n) > 1}):
+        r.problem("codecs", f"codec {duplicate!r} is listed twice; list each codec once")
+    for spec in specs:
+        if spec.match and (spec.match not in names or spec.match == spec.name):
+            r.problem(
+                f"codecs ({spec.name}).match",
+                f"{spec.match!r} must name another codec of this study ({', '.join(names)})",
+            )
+        elif spec.match and next(s for s in specs if s.name == spec.match).match:
+            r.problem(
+                f"codecs ({spec.name}).match", f"{spec.match!r} is itself matched; match a codec that has bpp targets"
+            )
+    return specs
+
+
+def _read_crop(r: _Reader, presentation: dict) -> tuple[int, int]:
+    """Crop size in reference pixels: ``crop = 384`` or ``crop = [width, height]``."""
+    value = presentation.get("crop", 384)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value, value]
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 16 for v in value)
+    ):
+        r.problem(
+            "presentation.crop", f"expected a size in pixels >= 16, as crop = 384 or crop = [512, 384], got {value!r}"
+        )
+        return 384, 384
+    return value[0], value[1]
+
+
+def _read_crop_positions(
+    r: _Reader, presentation: dict, stems: Iterable[str]
+) -> tuple[str, dict[str, tuple[int, int]]]:
+    """``"auto"`` (busiest region), ``"centre"``, or a table of image stem -> [x, y]."""
+    value = presentation.get("crop_positions", "auto")
+    if isinstance(value, str):
+        if value not in CROP_POSITIONS:
+            r.problem(
+                "presentation.crop_positions", f'expected "auto", "centre" or a table image = [x, y], got {value!r}'
+            )
+        return value, {}
+    if not isinstance(value, dict):
+        r.problem("presentation.crop_positions", f'expected "auto", "centre" or a table image = [x, y], got {value!r}')
+        return "auto", {}
+    stems = set(stems)
+    crops: dict[str, tuple[int, int]] = {}
+    for stem, xy in value.items():
+        key = f"presentation.crop_positions.{stem}"
+        if stem not in stems:
+            r.problem(key, f"no image named {stem!r} in this study; use one of {', '.join(sorted(stems))}")
+        elif not (isinstance(xy, list) and len(xy) == 2 and all(isinstance(v, int) and v >= 0 for v in xy)):
+            r.problem(key, f"expected [x, y] of the crop's top-left corner in pixels, got {xy!r}")
+        else:
+            crops[stem] = (xy[0], xy[1])
+    return "explicit", crops
+
+
+def _check_image_sizes(
+    r: _Reader, images: list[Path], crop_width: int, crop_height: int, crops: dict[str, tuple[int, int]]
+) -> None:
+    """Every image must contain the crop (at its explicit position, when given)."""
+    for image in images:
+        try:
+            with Image.open(image) as opened:
+                width, height = opened.size
+        except (UnidentifiedImageError, OSError):
+            continue  # already reported as undecodable
+        if width < crop_width or height < crop_height:
+            r.problem(
+                "presentation.crop",
+                f"{image.name} is {width}x{height}, smaller than the {crop_width}x{crop_height} crop; use a smaller crop",
+            )
+        x, y = crops.get(image.stem, (0, 0))
+        if image.stem in crops and (x + crop_width > width or y + crop_height > height):
+            r.problem(
+                f"presentation.crop_positions.{image.stem}",
+                f"crop at ({x}, {y}) of {crop_width}x{crop_height} leaves the {width}x{height} image; move it",
+            )

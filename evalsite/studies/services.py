@@ -1,0 +1,284 @@
+"""Every write a researcher makes: build a study from its file, move it through its states, manage raters.
+
+Each function is keyword-only, runs its database writes in ``transaction.atomic`` and leaves a
+:class:`~evalsite.studies.models.StudyEvent`. Failures a researcher can fix raise
+:class:`StudyError` with a stable ``code`` (views show the message; tests assert the code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageOps
+
+from evalsite.studies import generation
+from evalsite.studies.config import StudyConfig, load_study_file
+from evalsite.studies.crops import busiest_crop
+from evalsite.studies.models import Reference, Stimulus, Study, StudyEvent
+
+Progress = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, note)`` while reconstructions are made."""
+
+ERROR_MESSAGES = {
+    "stimuli_frozen": "Study {slug!r} is {state}: its stimuli are frozen. Use a new slug for a changed study.",
+    "slug_taken": "The slug {slug!r} belongs to another researcher's study; choose another slug.",
+    "bad_transition": "A {state} study cannot be {action}; allowed from: {allowed}.",
+    "no_stimuli": "Study {slug!r} has no reconstructions yet; generate them before launching.",
+    "generation_running": "Study {slug!r} is still generating its reconstructions; wait until it is done.",
+    "wrong_study": "Rater {rater} does not take part in study {slug!r}.",
+}
+
+
+class StudyError(Exception):
+    """A researcher action that cannot be done; ``code`` is a key of :data:`ERROR_MESSAGES`."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        self.code = code
+        super().__init__(ERROR_MESSAGES[code].format(**params))
+
+
+def study_dir(study_or_slug: Study | str) -> Path:
+    """The folder holding a study's references, reconstructions and study file."""
+    slug = study_or_slug.slug if isinstance(study_or_slug, Study) else study_or_slug
+    return Path(settings.STUDY_DATA_DIR) / slug
+
+
+def _event(study: Study, action: str, actor: AbstractBaseUser | None = None, detail: str = "") -> None:
+    StudyEvent.objects.create(study=study, actor=actor, action=action, detail=detail)
+
+
+def create_study_from_file(path: str | Path, *, owner: AbstractBaseUser, progress: Progress | None = None) -> Study:
+    """Validate a study file, generate its reconstructions (resumable) and import them as a draft study.
+
+    Every problem with the file, its images or its codecs is raised as
+    :class:`~evalsite.studies.config.StudyFileError` before anything is generated. Running it
+    again for the same draft study resumes an interrupted generation: the ladder's cache
+    skips every reconstruction already made.
+    """
+    config = load_study_file(path)
+    study = register_study(config=config, owner=owner, study_file=Path(path).read_text(encoding="utf-8"))
+    return generate_study(study=study, config=config, progress=progress)
+
+
+def register_study(*, config: StudyConfig, owner: AbstractBaseUser, study_file: str) -> Study:
+    """Create the draft study for ``config``, or update the owner's existing draft of that slug."""
+    with transaction.atomic():
+        # Lock the row so that a concurrent launch cannot slip between this check and the update.
+        study = Study.objects.select_for_update().filter(slug=config.slug).first()
+        if study is None:
+            study = Study.objects.create(slug=config.slug, owner=owner, study_file=study_file, **config.study_fields())
+            _event(study, "created", owner, str(config.source))
+            return study
+        if study.owner_id != owner.pk:
+            raise StudyError("slug_taken", slug=config.slug)
+        if study.state != Study.State.DRAFT:
+            raise StudyError("stimuli_frozen", slug=study.slug, state=study.state)
+        for name, value in config.study_fields().items():
+            setattr(study, name, value)
+        study.study_file = study_file
+        study.save()
+        _event(study, "updated", owner, str(config.source))
+        return study
+
+
+def generate_study(*, study: Study, config: StudyConfig, progress: Progress | None = None) -> Study:
+    """Make the reconstructions of a draft study with pico, then import references and stimuli.
+
+    Progress is stored on the study (its page polls it) and passed on to ``progress``. A failure
+    marks the generation failed with the error's message and re-raises.
+    """
+    if study.state != Study.State.DRAFT:
+        raise StudyError("stimuli_frozen", slug=study.slug, state=study.state)
+    _set_generation(study, Study.Generation.RUNNING, 0, 0, "checking codecs and images")
+
+    def report(done: int, total: int, note: str) -> None:
+        _set_generation(study, Study.Generation.RUNNING, done, total, note)
+        if progress:
+            progress(done, total, note)
+
+    try:
+        manifest = generation.reconstruct(config, study_dir(study) / "ladder", progress=report)
+        import_stimuli(study=study, config=config, manifest=manifest)
+        _prepare_rater_stimuli(study)
+    except Exception as exc:
+        _set_generation(study, Study.Generation.FAILED, study.generation_done, study.generation_total, str(exc))
+        raise
+    _set_generation(study, Study.Generation.DONE, study.generation_total, study.generation_total, "ready to launch")
+    return study
+
+
+def _set_generation(study: Study, state: str, done: int, total: int, message: str) -> None:
+    study.generation, study.generation_done, study.generation_total = state, done, total
+    study.generation_message = message[:2000]
+    Study.objects.filter(pk=study.pk).update(
+        generation=state, generation_done=done, generation_total=total, generation_message=study.generation_message
+    )
+
+
+def _prepare_rater_stimuli(study: Study) -> None:
+    """Attention-check and screening stimuli, made by the rating app (its contract with this one)."""
+    from evalsite.rating.services import prepare_rater_stimuli
+
+    prepare_rater_stimuli(study=study)
+
+
+def import_stimuli(*, study: Study, config: StudyConfig, manifest: Path) -> None:
+    """Copy the references into the study folder and mirror ``manifest`` as condition stimuli.
+
+    Stimulus paths point into the ladder output (relative to STUDY_DATA_DIR); condition rows
+    no longer in the manifest are deleted, so a regenerated draft matches its file exactly.
+    """
+    from pico.manifest import read_manifest
+
+    rows = read_manifest(manifest, check_files=True)
+    root = Path(settings.STUDY_DATA_DIR)
+    manifest_dir = manifest.parent.resolve().relative_to(root.resolve())
+    references_dir = study_dir(study) / "references"
+    references_dir.mkdir(parents=True, exist_ok=True)
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.state != Study.State.DRAFT:
+            raise StudyError("stimuli_frozen", slug=locked.slug, state=locked.state)
+        references = {}
+        for image in config.images:
+            references[image.stem] = _import_reference(study, config, image, references_dir)
+        study.references.exclude(name__in=list(references)).delete()
+        kept: set[int] = set()
+        for row in rows.itertuples(index=False):
+            stimulus, _ = Stimulus.objects.update_or_create(
+                reference=references[row.image],
+                role=Stimulus.Role.CONDITION,
+                codec=row.codec,
+                level=int(row.level),
+                defaults={
+                    "study": study,
+                    "bpp": float(row.bpp),
+                    "target_bpp": _number(getattr(row, "target_bpp", None)),
+                    "param": "" if _missing(getattr(row, "param", None)) else str(row.param),
+                    "nbytes": None if _missing(getattr(row, "bytes", None)) else int(row.bytes),
+                    "path": str(manifest_dir / row.path),
+                    "sha256": "" if _missing(getattr(row, "sha256", None)) else str(row.sha256),
+                    "psnr": _number(getattr(row, "psnr", None)),
+                    "ms_ssim": _number(getattr(row, "ms_ssim", None)),
+                    "ssimulacra2": _number(getattr(row, "ssimulacra2", None)),
+                },
+            )
+            kept.add(stimulus.pk)
+        study.stimuli.filter(role=Stimulus.Role.CONDITION).exclude(pk__in=kept).delete()
+        _event(study, "stimuli_imported", None, f"{len(references)} references, {len(kept)} reconstructions")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
+
+
+def _number(value: object) -> float | None:
+    return None if _missing(value) else float(value)  # type: ignore[arg-type]
+
+
+def _import_reference(study: Study, config: StudyConfig, image: Path, folder: Path) -> Reference:
+    """Save one reference as 8-bit RGB PNG and choose its crop."""
+    with Image.open(image) as opened:
+        rgb = ImageOps.exif_transpose(opened).convert("RGB")
+    target = folder / f"{image.stem}.png"
+    rgb.save(target, format="PNG")
+    sha256 = hashlib.sha256(target.read_bytes()).hexdigest()
+    crop_x = crop_y = None
+    if config.crop_positions == "auto":
+        crop_x, crop_y = busiest_crop(np.asarray(rgb.convert("L")), config.crop_width, config.crop_height)
+    elif config.crop_positions == "explicit" and image.stem in config.crops:
+        crop_x, crop_y = config.crops[image.stem]
+    reference, _ = Reference.objects.update_or_create(
+        study=study,
+        name=image.stem,
+        defaults={
+            "path": str(target.relative_to(Path(settings.STUDY_DATA_DIR))),
+            "width": rgb.width,
+            "height": rgb.height,
+            "sha256": sha256,
+            "crop_x": crop_x,
+            "crop_y": crop_y,
+        },
+    )
+    return reference
+
+
+# State machine: action -> (states it may start from, state it leads to).
+TRANSITIONS = {
+    "launched": ((Study.State.DRAFT, Study.State.PAUSED), Study.State.LIVE),
+    "paused": ((Study.State.LIVE,), Study.State.PAUSED),
+    "closed": ((Study.State.LIVE, Study.State.PAUSED), Study.State.CLOSED),
+}
+
+
+def _transition(study: Study, action: str, actor: AbstractBaseUser | None) -> Study:
+    allowed, target = TRANSITIONS[action]
+    with transaction.atomic():
+        # Lock the study row: two researchers pressing "launch" and "close" at once must not both win.
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.state not in allowed:
+            raise StudyError("bad_transition", state=locked.state, action=action, allowed=", ".join(allowed))
+        if target == Study.State.LIVE and locked.state == Study.State.DRAFT:
+            if locked.generation in (Study.Generation.QUEUED, Study.Generation.RUNNING):
+                raise StudyError("generation_running", slug=locked.slug)
+            if not locked.stimuli.filter(role=Stimulus.Role.CONDITION).exists():
+                raise StudyError("no_stimuli", slug=locked.slug)
+            locked.launched_at = timezone.now()
+        if target == Study.State.CLOSED:
+            locked.closed_at = timezone.now()
+        locked.state = target
+        locked.save(update_fields=["state", "launched_at", "closed_at"])
+        _event(locked, action, actor)
+    study.refresh_from_db()
+    return study
+
+
+def launch_study(*, study: Study, actor: AbstractBaseUser | None = None) -> Study:
+    """Open the rater link (draft -> live, or resume a paused study); from now on the stimuli are frozen."""
+    return _transition(study, "launched", actor)
+
+
+def pause_study(*, study: Study, actor: AbstractBaseUser | None = None) -> Study:
+    """Stop issuing trials for a while (live -> paused); raters mid-way see a pause notice."""
+    return _transition(study, "paused", actor)
+
+
+def close_study(*, study: Study, actor: AbstractBaseUser | None = None) -> Study:
+    """End data collection for good (live or paused -> closed)."""
+    return _transition(study, "closed", actor)
+
+
+def share_study(*, study: Study, user: AbstractBaseUser, actor: AbstractBaseUser | None = None) -> None:
+    """Let another researcher see and manage the study."""
+    with transaction.atomic():
+        study.shared_with.add(user)
+        _event(study, "shared", actor, user.get_username())
+
+
+def exclude_rater(*, study: Study, rater, reason: str, actor: AbstractBaseUser | None = None) -> None:
+    """Leave a rater's judgments out of exports and fits (they are kept, and flagged when included)."""
+    from evalsite.rating import services as rating
+
+    if rater.study_id != study.pk:
+        raise StudyError("wrong_study", rater=rater.pk, slug=study.slug)
+    with transaction.atomic():
+        rating.exclude_rater(rater=rater, reason=reason)
+        _event(study, "rater_excluded", actor, f"rater {rater.pk}: {reason}")
+
+
+def include_rater(*, study: Study, rater, actor: AbstractBaseUser | None = None) -> None:
+    """Undo :func:`exclude_rater`."""
+    from evalsite.rating import services as rating
+
+    if rater.study_id != study.pk:
+        raise StudyError("wrong_study", rater=rater.pk, slug=study.slug)
+    with transaction.atomic():
+        rating.include_rater(rater=rater)
+        _event(study, "rater_included", actor, f"rater {rater.pk}")
