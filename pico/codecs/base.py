@@ -24,15 +24,19 @@ class Codec:
     returns ``None`` when the codec can run here, otherwise the reason and the fix.
     """
 
-    name: ClassVar[str] = ""
-    kind: ClassVar[str] = "builtin"
-    library: ClassVar[str] = ""
-    param_name: ClassVar[str] = "quality"
-    param_range: ClassVar[tuple[float, float]] = (0.0, 100.0)
-    param_integer: ClassVar[bool] = True
-    higher_param_more_bits: ClassVar[bool] = True
-    chroma: ClassVar[str] = "420"
-    extension: ClassVar[str] = "bin"
+    name: str = ""
+    kind: str = "builtin"
+    library: str = ""
+    param_name: str = "quality"
+    param_range: tuple[float, float] = (0.0, 100.0)
+    param_integer: bool = True
+    higher_param_more_bits: bool = True
+    chroma: str = "420"
+    extension: str = "bin"
+    # Rate-control hints: search log2(param) instead of param, and the typical slope of
+    # log2(bpp) per unit of the searched coordinate (None: 12 doublings over the range).
+    param_log: bool = False
+    doublings_per_unit: float | None = None
 
     def version(self) -> str:
         """Library name and version, part of the cache key."""
@@ -62,6 +66,10 @@ class Codec:
                 f"{self.name}: decoded {image.shape[1]}x{image.shape[0]}, smaller than the reference {width}x{height}"
             )
         return np.ascontiguousarray(image[:height, :width, :3])
+
+    def initial_param(self, target_bpp: float) -> float | None:
+        """A first guess of the parameter for ``target_bpp`` on a typical photo (None: mid-range)."""
+        return None
 
     def clamp_param(self, param: float) -> float:
         """``param`` limited to the range (and rounded for integer parameters)."""

@@ -1,0 +1,44 @@
+"""JPEG through Pillow's libjpeg-turbo: optimised Huffman tables, progressive, 4:2:0 or 4:4:4."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import PIL
+from PIL import features
+
+from pico.codecs.base import PillowCodec
+
+
+class Jpeg(PillowCodec):
+    """Baseline-DCT JPEG, libjpeg-turbo quality 1..100, optimised Huffman coding, 4:2:0 chroma."""
+
+    name = "jpeg"
+    library = "libjpeg-turbo via Pillow"
+    pillow_format = "JPEG"
+    param_range = (1.0, 100.0)
+    chroma = "420"
+    extension = "jpg"
+    subsampling: ClassVar[int] = 2  # Pillow: 0 = 4:4:4, 2 = 4:2:0
+    doublings_per_unit = 0.035
+
+    def initial_param(self, target_bpp: float) -> float:
+        return 50.0 + math.log2(target_bpp) / 0.035
+
+    def version(self) -> str:
+        return f"libjpeg-turbo {features.version('jpg')} / Pillow {PIL.__version__}"
+
+    def save_options(self, param: float) -> dict[str, Any]:
+        return {"quality": int(param), "optimize": True, "progressive": True, "subsampling": self.subsampling}
+
+    def settings(self) -> dict[str, Any]:
+        return {"chroma": self.chroma, "optimize": True, "progressive": True}
+
+
+class Jpeg444(Jpeg):
+    """The same JPEG without chroma subsampling (4:4:4)."""
+
+    name = "jpeg444"
+    chroma = "444"
+    subsampling = 0

@@ -1,0 +1,36 @@
+"""Lossy WebP (VP8 intra) through Pillow's libwebp at the slowest, best method."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import PIL
+from PIL import features
+
+from pico.codecs.base import PillowCodec
+
+
+class Webp(PillowCodec):
+    """libwebp quality 0..100 (real-valued), method 6; lossy WebP is always 4:2:0."""
+
+    name = "webp"
+    library = "libwebp via Pillow"
+    pillow_format = "WEBP"
+    param_range = (0.0, 100.0)
+    param_integer = False
+    chroma = "420"
+    extension = "webp"
+    doublings_per_unit = 0.03
+
+    def initial_param(self, target_bpp: float) -> float:
+        return 75.0 + math.log2(target_bpp) / 0.03
+
+    def version(self) -> str:
+        return f"libwebp {features.version('webp')} / Pillow {PIL.__version__}"
+
+    def save_options(self, param: float) -> dict[str, Any]:
+        return {"quality": param, "method": 6, "lossless": False, "exact": False}
+
+    def settings(self) -> dict[str, Any]:
+        return {"chroma": self.chroma, "method": 6}
