@@ -1,14 +1,199 @@
-"""Rater pages: thin views over rating services."""
+"""Rater pages: thin views that parse a request, call one service and render or redirect."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
+from evalsite.rating import access, services
+from evalsite.rating.access import message_page, rater_page, session_rater, visible_study
+from evalsite.rating.errors import RatingError
+from evalsite.rating.forms import DisplayForm, JudgmentForm
+from evalsite.rating.models import Judgment, Rater, Trial
+from evalsite.rating.serving import EXAMPLE_SLOTS, comparison_urls, image_url, resolve_image
 from evalsite.studies.models import Study
 
+PAGE = require_http_methods(["GET", "POST"])
 
-def study_entry(request: HttpRequest, slug: str) -> HttpResponse:
-    """The study link raters arrive on."""
-    study = get_object_or_404(Study, slug=slug, state=Study.State.LIVE)
-    return render(request, "rating/entry.html", {"study": study})
+
+def _next(rater: Rater) -> HttpResponse:
+    return redirect(access.page_for(rater), slug=rater.study.slug)
+
+
+@never_cache
+@require_GET
+def entry(request: HttpRequest, slug: str) -> HttpResponse:
+    """The study link: start (or resume) this browser's or this crowd id's session."""
+    study = visible_study(slug)
+    current = session_rater(request, study)
+    crowd_id = request.GET.get("PROLIFIC_PID") or request.GET.get("pid") or ""
+    if current is not None and (not crowd_id or crowd_id == current.crowd_id):
+        return _next(current)
+    try:
+        rater = services.start_rater(study=study, params=request.GET, user_agent=request.headers.get("User-Agent", ""))
+    except RatingError as exc:
+        return message_page(request, study, exc.code)
+    request.session[access.session_key(study)] = rater.pk
+    return _next(rater)
+
+
+@never_cache
+@PAGE
+@rater_page
+def consent(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    """Information sheet and consent."""
+    if request.method == "POST":
+        if "agree" not in request.POST:
+            return render(request, "rating/declined.html", {"study": study})
+        services.give_consent(rater=rater)
+        return redirect("rating:instructions", slug=study.slug)
+    return render(request, "rating/consent.html", {"study": study})
+
+
+@never_cache
+@PAGE
+@rater_page
+def instructions(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    """What to do, with one worked example."""
+    if request.method == "POST":
+        services.finish_instructions(rater=rater)
+        return redirect("rating:display", slug=study.slug)
+    example = {slot.removeprefix("example-"): image_url(study.slug, rater.token, slot) for slot in EXAMPLE_SLOTS}
+    return render(request, "rating/instructions.html", {"study": study, "example": example})
+
+
+@never_cache
+@PAGE
+@rater_page
+def display(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    """Window size, zoom and devicePixelRatio, measured by display.js and checked by the service."""
+    crop_w, crop_h = services.crop_size(study)
+    context = {
+        "study": study,
+        "crop_w": crop_w,
+        "crop_h": crop_h,
+        "columns": 3 if study.mode == Study.Mode.SIDE_BY_SIDE else 1,
+        "gap": services.GAP_CSS_PX,
+        "controls": services.CONTROLS_CSS_PX,
+    }
+    if request.method == "POST":
+        form = DisplayForm(request.POST)
+        if not form.is_valid():
+            return render(request, "rating/display.html", {**context, "error": RatingError("bad_display").message})
+        try:
+            services.record_display(rater=rater, user_agent=request.headers.get("User-Agent", ""), **form.cleaned_data)
+        except RatingError as exc:
+            if exc.code == "wrong_stage":
+                return redirect("rating:entry", slug=study.slug)
+            return render(request, "rating/display.html", {**context, "error": exc.message, "code": exc.code})
+        rater.refresh_from_db()
+        return _next(rater)
+    return render(request, "rating/display.html", context)
+
+
+def _break_due(request: HttpRequest, study: Study, judged: int) -> bool:
+    return (
+        study.break_every > 0
+        and 0 < judged < study.trials_per_rater
+        and judged % study.break_every == 0
+        and request.session.get(f"rating.break.{study.pk}") != judged
+    )
+
+
+@never_cache
+@PAGE
+@rater_page
+def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    """Practice and main comparisons: show the current trial (GET) or record a choice (POST)."""
+    if request.method == "POST":
+        return _judge(request, study, rater)
+    practice = rater.stage == Rater.Stage.PRACTICE
+    done = Judgment.objects.filter(trial__rater=rater, trial__kind__in=services.MAIN_KINDS).count()
+    if request.GET.get("continue") == "1" and _break_due(request, study, done):
+        request.session[f"rating.break.{study.pk}"] = done
+    elif not practice and _break_due(request, study, done):
+        return render(request, "rating/break.html", {"study": study, "done": done})
+    try:
+        current = services.issue_trial(rater=rater)
+    except RatingError as exc:
+        return message_page(request, study, exc.code)
+    if current is None:
+        return redirect("rating:done", slug=study.slug)
+    practice_done = rater.trials.filter(kind=Trial.Kind.PRACTICE, judgment__isnull=False).count() if practice else 0
+    return render(
+        request,
+        "rating/trial.html",
+        {
+            "study": study,
+            "trial": current,
+            "images": comparison_urls(study.slug, current.token),
+            "flicker": study.mode == Study.Mode.FLICKER,
+            "practice": practice,
+            "practice_number": practice_done + 1,
+            "done": done,
+        },
+    )
+
+
+def _judge(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    form = JudgmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, RatingError("bad_choice").message)
+        return redirect("rating:trial", slug=study.slug)
+    data = form.cleaned_data
+    try:
+        result = services.record_judgment(
+            rater=rater,
+            trial_token=data["trial"],
+            choice=data["choice"],
+            response_ms=data["response_ms"],
+            switches=data["switches"] or 0,
+        )
+    except RatingError as exc:
+        messages.error(request, exc.message)
+        return redirect("rating:trial", slug=study.slug)
+    if result.created and result.judgment.trial.kind == Trial.Kind.PRACTICE:
+        if result.correct:
+            messages.success(request, "Correct: that image was closer to the reference.")
+        else:
+            messages.warning(
+                request, "Not quite: the other image was closer to the reference. Look for blur and blocks."
+            )
+    rater.refresh_from_db()
+    return _next(rater)
+
+
+@never_cache
+@require_GET
+@rater_page
+def done(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    """Thank-you page with the completion code and the way back to the crowd platform."""
+    return render(
+        request,
+        "rating/done.html",
+        {"study": study, "rater": rater, "redirect_url": services.completion_redirect(rater)},
+    )
+
+
+@never_cache
+@require_GET
+@rater_page
+def stopped(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    """The end for a rater who was screened out or excluded."""
+    return message_page(request, study, "screened_out" if rater.stage == Rater.Stage.SCREENED_OUT else "excluded")
+
+
+@require_GET
+def image(request: HttpRequest, slug: str, owner: str, key: str) -> HttpResponse:
+    """One image, by its opaque URL, for the rater it was issued to; 404 for anything else."""
+    study = visible_study(slug)
+    rater = session_rater(request, study)
+    data = resolve_image(rater=rater, owner=owner, key=key) if rater is not None else None
+    if data is None:
+        raise Http404("No such image.")
+    response = HttpResponse(data, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

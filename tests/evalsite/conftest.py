@@ -110,3 +110,71 @@ def make_study(study_data_dir, alice) -> Callable[..., Study]:
         return study
 
     return make
+
+
+# --- Rater side (RATER helper): studies ready for raters, and raters walked to a given step ---
+
+
+@pytest.fixture
+def make_rated_study(make_study) -> Callable[..., Study]:
+    """Factory: ``make_study`` plus the attention and screening stimuli raters need."""
+    from evalsite.rating.services import prepare_rater_stimuli
+
+    def make(slug: str = "rated", **kwargs) -> Study:
+        kwargs.setdefault("min_view_ms", 0)
+        study = make_study(slug, **kwargs)
+        prepare_rater_stimuli(study=study)
+        return study
+
+    return make
+
+
+@pytest.fixture
+def walk_rater() -> Callable[..., object]:
+    """Factory: a rater of ``study`` moved through the flow by services up to ``stage``.
+
+    Screening tests are answered correctly from the database; pass ``client`` to log that
+    browser session in as the rater.
+    """
+    from evalsite.rating import services
+    from evalsite.rating.access import session_key
+    from evalsite.rating.models import Rater
+    from evalsite.screening import services as screening
+    from evalsite.screening.models import ScreeningAttempt
+
+    def walk(study: Study, stage: str = Rater.Stage.TRIALS, *, pid: str = "", client=None) -> Rater:
+        rater = services.start_rater(study=study, params={"pid": pid} if pid else {})
+        steps = {
+            Rater.Stage.CONSENT: lambda: services.give_consent(rater=rater),
+            Rater.Stage.INSTRUCTIONS: lambda: services.finish_instructions(rater=rater),
+            Rater.Stage.DISPLAY: lambda: services.record_display(
+                rater=rater,
+                device_pixel_ratio=1.0,
+                window_width=1920,
+                window_height=1080,
+                zoom_ok=True,
+                coarse_pointer=False,
+                user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0",
+            ),
+        }
+        while rater.stage != stage:
+            if rater.stage in steps:
+                steps[rater.stage]()
+            elif rater.stage in (Rater.Stage.COLOUR, Rater.Stage.ARTIFACT):
+                attempt = screening.start_attempt(rater=rater, kind=ScreeningAttempt.Kind(rater.stage))
+                screening.submit_attempt(attempt=attempt, answers={i.index: i.expected for i in attempt.items.all()})
+            elif rater.stage == Rater.Stage.PRACTICE:
+                trial = services.issue_trial(rater=rater)
+                good = "left" if trial.a.codec == "attention-high" and trial.shown_left == "a" else None
+                good = good or ("left" if trial.b.codec == "attention-high" and trial.shown_left == "b" else "right")
+                services.record_judgment(rater=rater, trial_token=trial.token, choice=good, response_ms=2000)
+            else:
+                raise AssertionError(f"cannot walk a rater from {rater.stage} to {stage}")
+            rater.refresh_from_db()
+        if client is not None:
+            session = client.session
+            session[session_key(study)] = rater.pk
+            session.save()
+        return rater
+
+    return walk

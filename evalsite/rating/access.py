@@ -1,0 +1,82 @@
+"""Which rater a request belongs to, and the page that rater's current step lives on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from evalsite.rating.errors import MESSAGES
+from evalsite.rating.models import Rater
+from evalsite.studies.models import Study
+
+STAGE_PAGE = {
+    Rater.Stage.CONSENT: "rating:consent",
+    Rater.Stage.INSTRUCTIONS: "rating:instructions",
+    Rater.Stage.DISPLAY: "rating:display",
+    Rater.Stage.COLOUR: "rating:colour",
+    Rater.Stage.ARTIFACT: "rating:artifact",
+    Rater.Stage.PRACTICE: "rating:trial",
+    Rater.Stage.TRIALS: "rating:trial",
+    Rater.Stage.DONE: "rating:done",
+    Rater.Stage.SCREENED_OUT: "rating:stopped",
+    Rater.Stage.EXCLUDED: "rating:stopped",
+}
+
+RaterView = Callable[..., HttpResponse]
+
+
+def session_key(study: Study) -> str:
+    """Where the session keeps this study's rater id."""
+    return f"rating.rater.{study.pk}"
+
+
+def visible_study(slug: str) -> Study:
+    """The study of a rater link; drafts do not exist for raters."""
+    return get_object_or_404(Study.objects.exclude(state=Study.State.DRAFT), slug=slug)
+
+
+def session_rater(request: HttpRequest, study: Study) -> Rater | None:
+    """The rater this browser session belongs to in ``study``, if any."""
+    rater_id = request.session.get(session_key(study))
+    if rater_id is None:
+        return None
+    return Rater.objects.select_related("study").filter(pk=rater_id, study=study).first()
+
+
+def page_for(rater: Rater) -> str:
+    """URL name of the page for the rater's current step (excluded raters are stopped)."""
+    if rater.excluded and rater.stage != Rater.Stage.DONE:
+        return "rating:stopped"
+    return STAGE_PAGE[rater.stage]
+
+
+def message_page(request: HttpRequest, study: Study, code: str, *, status: int = 200) -> HttpResponse:
+    """A page that only says why the rater cannot go on (or not now)."""
+    return render(
+        request, "rating/message.html", {"study": study, "message": MESSAGES[code], "code": code}, status=status
+    )
+
+
+def rater_page(view: RaterView) -> RaterView:
+    """Decorator: load study and rater; send a rater whose step is elsewhere to that step's page.
+
+    The view's name is its URL name, so a returning rater always lands on their current step.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object) -> HttpResponse:
+        study = visible_study(slug)
+        rater = session_rater(request, study)
+        if rater is None:
+            return redirect("rating:entry", slug=study.slug)
+        target = page_for(rater)
+        if target != f"rating:{view.__name__}":
+            return redirect(target, slug=study.slug)
+        if study.state != Study.State.LIVE and target not in ("rating:done", "rating:stopped"):
+            return message_page(request, study, "study_paused" if study.state == Study.State.PAUSED else "study_closed")
+        return view(request, study, rater, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,47 @@
+// Display check: measure the window (CSS px), devicePixelRatio, pointer type and a zoom hint,
+// show whether the study's crops fit at 1:1 device pixels, and post the figures for the server to check.
+(function () {
+  "use strict";
+  var box = document.getElementById("display-check");
+  var form = document.getElementById("display-form");
+  var button = document.getElementById("display-continue");
+  var confirmBox = document.getElementById("zoom-confirm");
+  var need = {
+    cropW: +box.dataset.cropW, cropH: +box.dataset.cropH, columns: +box.dataset.columns,
+    gap: +box.dataset.gap, controls: +box.dataset.controls
+  };
+  function zoomLooksOff() {
+    // Chromium and Firefox scale innerWidth with zoom but not outerWidth; unavailable when outerWidth is 0.
+    if (!window.outerWidth || !window.innerWidth) return false;
+    var ratio = window.outerWidth / window.innerWidth;
+    return ratio < 0.9 || ratio > 1.3;
+  }
+  function measure() {
+    var dpr = window.devicePixelRatio || 1;
+    var w = window.innerWidth, h = window.innerHeight;
+    var needW = need.columns * Math.ceil(need.cropW / dpr) + (need.columns + 1) * need.gap;
+    var needH = Math.ceil(need.cropH / dpr) + need.controls;
+    var fits = w >= needW && h >= needH;
+    var size = document.getElementById("status-size");
+    size.textContent = fits
+      ? "Your window is large enough (" + w + " x " + h + ")."
+      : "Please enlarge your window to at least " + needW + " x " + needH + " (now " + w + " x " + h + ").";
+    size.className = fits ? "ok" : "bad";
+    var zoom = document.getElementById("status-zoom");
+    var off = zoomLooksOff();
+    zoom.textContent = off ? "Your browser seems to be zoomed: press Ctrl+0 (Cmd+0 on a Mac)." : "";
+    zoom.className = off ? "bad" : "";
+    document.getElementById("id_device_pixel_ratio").value = dpr;
+    document.getElementById("id_window_width").value = w;
+    document.getElementById("id_window_height").value = h;
+    var coarse = window.matchMedia && window.matchMedia("(pointer: coarse)").matches &&
+      !window.matchMedia("(pointer: fine)").matches;
+    document.getElementById("id_coarse_pointer").value = coarse ? "on" : "";
+    document.getElementById("id_zoom_ok").value = confirmBox.checked && !off ? "on" : "";
+    button.disabled = !confirmBox.checked;
+  }
+  window.addEventListener("resize", measure);
+  confirmBox.addEventListener("change", measure);
+  form.addEventListener("submit", measure);
+  measure();
+})();

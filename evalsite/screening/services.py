@@ -1,0 +1,123 @@
+"""Screening writes: start a test (one attempt per rater and test), submit answers, pass or stop.
+
+A rater who fails is moved to ``screened_out`` and, because their crowd id is unique per
+study and the attempt is unique per test, cannot start over or retake the test.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict
+
+from django.db import transaction
+from django.utils import timezone
+
+from evalsite.rating import selectors
+from evalsite.rating.models import Rater, RaterEvent
+from evalsite.rating.stages import stage_after
+from evalsite.rating.stimuli import CLEAR_LEVELS
+from evalsite.screening import artifacts, plates
+from evalsite.screening.errors import ScreeningError
+from evalsite.screening.models import ScreeningAttempt, ScreeningItem
+
+STAGE_OF = {ScreeningAttempt.Kind.COLOUR: Rater.Stage.COLOUR, ScreeningAttempt.Kind.ARTIFACT: Rater.Stage.ARTIFACT}
+
+
+def _locked_rater(rater: Rater) -> Rater:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("_locked_rater() must run inside transaction.atomic()")
+    return Rater.objects.select_for_update().select_related("study").get(pk=rater.pk)
+
+
+def _colour_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
+    specs = plates.plan_plates(attempt.rater.study.colour_plates, attempt.seed)
+    return [ScreeningItem(attempt=attempt, index=i, spec=asdict(s), expected=s.digit) for i, s in enumerate(specs)]
+
+
+def _artifact_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
+    study = attempt.rater.study
+    ladders = selectors.screening_ladders(study)
+    references = sorted(ladders)
+    if not references:
+        raise ScreeningError("no_screening_stimuli")
+    levels = min(len(ladder) for ladder in ladders.values())
+    specs = artifacts.plan_items(
+        items=study.artifact_items,
+        pass_mark=study.artifact_pass,
+        levels=levels,
+        clear_levels=min(CLEAR_LEVELS, levels),
+        images=len(references),
+        seed=attempt.seed,
+    )
+    items = []
+    for i, spec in enumerate(specs):
+        reference = references[spec.image_index]
+        stored = {**asdict(spec), "reference": reference, "stimulus": ladders[reference][spec.level]}
+        items.append(ScreeningItem(attempt=attempt, index=i, spec=stored, expected=spec.odd))
+    return items
+
+
+def start_attempt(*, rater: Rater, kind: str) -> ScreeningAttempt:
+    """The rater's attempt at this test: created with fresh random items on first call, the same one after."""
+    with transaction.atomic():
+        # Locks the rater so that two tabs opening the test at once make one attempt, not two
+        # (the one-attempt-per-test constraint is the backstop).
+        rater = _locked_rater(rater)
+        if rater.stage != STAGE_OF[kind]:
+            raise ScreeningError("wrong_stage")
+        attempt = ScreeningAttempt.objects.filter(rater=rater, kind=kind).first()
+        if attempt is not None:
+            return attempt
+        attempt = ScreeningAttempt.objects.create(rater=rater, kind=kind, seed=secrets.randbits(62))
+        attempt.rater = rater
+        build = _colour_items if kind == ScreeningAttempt.Kind.COLOUR else _artifact_items
+        ScreeningItem.objects.bulk_create(build(attempt))
+        RaterEvent.objects.create(rater=rater, kind=f"{kind}_started")
+        return attempt
+
+
+def submit_attempt(*, attempt: ScreeningAttempt, answers: Mapping[int, str]) -> ScreeningAttempt:
+    """Score the answers (item index -> answer), then move the rater on or screen them out."""
+    with transaction.atomic():
+        rater = _locked_rater(attempt.rater)
+        attempt = ScreeningAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.finished_at is not None:
+            raise ScreeningError("already_finished")
+        if rater.stage != STAGE_OF[attempt.kind]:
+            raise ScreeningError("wrong_stage")
+        items = list(attempt.items.all())
+        study = rater.study
+        if attempt.kind == ScreeningAttempt.Kind.COLOUR:
+            # An empty answer means "I see no number", which is wrong on every plate.
+            for item in items:
+                item.answer = answers.get(item.index, "").strip()[:16]
+                item.correct = plates.is_correct(plates.PlateSpec(**item.spec), item.answer)
+            attempt.score = sum(item.correct for item in items)
+            attempt.passed = attempt.score >= min(study.colour_pass, len(items))
+        else:
+            if any(answers.get(item.index) not in artifacts.SIDES for item in items):
+                raise ScreeningError("incomplete")
+            specs = [
+                artifacts.ArtifactSpec(**{k: item.spec[k] for k in ("image_index", "level", "odd", "clear")})
+                for item in items
+            ]
+            for item in items:
+                item.answer = answers[item.index]
+                item.correct = item.answer == item.expected
+            clear = sum(spec.clear for spec in specs)
+            result = artifacts.score_items(
+                specs, [item.answer for item in items], pass_mark=min(study.artifact_pass, clear)
+            )
+            attempt.score, attempt.passed = result.clear_correct, result.passed
+        ScreeningItem.objects.bulk_update(items, ["answer", "correct"])
+        attempt.finished_at = timezone.now()
+        attempt.save(update_fields=["score", "passed", "finished_at"])
+        rater.stage = stage_after(study, rater.stage) if attempt.passed else Rater.Stage.SCREENED_OUT
+        rater.save(update_fields=["stage"])
+        RaterEvent.objects.create(
+            rater=rater,
+            kind=f"{attempt.kind}_{'passed' if attempt.passed else 'failed'}",
+            detail={"score": attempt.score},
+        )
+        return attempt

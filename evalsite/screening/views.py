@@ -1,0 +1,57 @@
+"""Screening pages: the colour-vision plates and the artifact test, thin over screening services."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from evalsite.rating.access import page_for, rater_page
+from evalsite.rating.models import Rater
+from evalsite.rating.serving import comparison_urls, image_url
+from evalsite.screening import services
+from evalsite.screening.errors import ScreeningError
+from evalsite.screening.models import ScreeningAttempt
+from evalsite.studies.models import Study
+
+
+def _run(request: HttpRequest, study: Study, rater: Rater, kind: str, template: str) -> HttpResponse:
+    try:
+        attempt = services.start_attempt(rater=rater, kind=kind)
+    except ScreeningError as exc:
+        return render(request, "rating/message.html", {"study": study, "message": exc.message, "code": exc.code})
+    error = None
+    if request.method == "POST":
+        answers = {item.index: request.POST.get(f"item-{item.index}", "") for item in attempt.items.all()}
+        try:
+            services.submit_attempt(attempt=attempt, answers=answers)
+        except ScreeningError as exc:
+            if exc.code != "incomplete":
+                rater.refresh_from_db()
+                return redirect(page_for(rater), slug=study.slug)
+            error = exc.message
+        else:
+            rater.refresh_from_db()
+            return redirect(page_for(rater), slug=study.slug)
+    if kind == ScreeningAttempt.Kind.COLOUR:
+        items = [{"index": i.index, "url": image_url(study.slug, i.token, "plate")} for i in attempt.items.all()]
+    else:
+        items = [{"index": i.index, "images": comparison_urls(study.slug, i.token)} for i in attempt.items.all()]
+    return render(request, template, {"study": study, "items": items, "error": error, "answers": request.POST})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rater_page
+def colour(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    """Pseudo-isochromatic plates: type the number you see."""
+    return _run(request, study, rater, ScreeningAttempt.Kind.COLOUR, "screening/colour.html")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rater_page
+def artifact(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
+    """Which of two images differs from the reference."""
+    return _run(request, study, rater, ScreeningAttempt.Kind.ARTIFACT, "screening/artifact.html")
