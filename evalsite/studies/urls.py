@@ -1,3 +1,5 @@
+"""Researcher URLs under /studies/."""
+
 from django.urls import path
 
 from evalsite.studies import views
@@ -5,4 +7,13 @@ from evalsite.studies import views
 app_name = "studies"
 urlpatterns = [
     path("", views.study_list, name="list"),
+    path("new/", views.study_create, name="create"),
+    path("<slug:slug>/", views.study_detail, name="detail"),
+    path("<slug:slug>/status/", views.study_status, name="status"),
+    path("<slug:slug>/action/<str:action>/", views.study_action, name="action"),
+    path("<slug:slug>/raters/<int:rater_id>/", views.rater_exclusion, name="rater"),
+    path("<slug:slug>/report/", views.study_report, name="report"),
+    path("<slug:slug>/export/<str:name>", views.study_export, name="export"),
+    path("<slug:slug>/analysis/<str:name>", views.study_analysis_file, name="analysis"),
+    path("<slug:slug>/image/<str:kind>/<int:pk>/", views.study_image, name="image"),
 ]

@@ -1,17 +1,234 @@
-"""Researcher pages: thin views over services and selectors."""
+"""Researcher pages: thin views over services and selectors; every page needs a login and a visible study."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import math
+import mimetypes
+import tempfile
+from pathlib import Path
 
-from evalsite.studies.models import Study
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from evalsite.rating.models import Rater
+from evalsite.studies import exports, selectors, services
+from evalsite.studies.config import StudyFileError, load_study_file
+from evalsite.studies.forms import CreateStudyForm
+from evalsite.studies.models import Stimulus, Study
+from evalsite.studies.scores import Scores, fit_scores
+from evalsite.studies.tasks import analysis_dir, generate_study_task, report_task
 
 
 @login_required
 def study_list(request: HttpRequest) -> HttpResponse:
     """Studies the researcher owns or that were shared with them."""
-    studies = Study.objects.filter(Q(owner=request.user) | Q(shared_with=request.user)).distinct()
+    studies = selectors.visible_studies(request.user).annotate(n_raters=Count("raters", distinct=True))
     return render(request, "studies/list.html", {"studies": studies})
+
+
+@login_required
+def study_create(request: HttpRequest) -> HttpResponse:
+    """The create-study form; generation then runs in the background and the study page shows its progress."""
+    form = CreateStudyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        slug = form.cleaned_data["slug"]
+        folder = services.study_dir(slug)
+        try:
+            images = form.images_dir(folder / "upload")
+            study_file = folder / "study.toml"
+            study_file.write_text(form.study_toml(images), encoding="utf-8")
+            config = load_study_file(study_file)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except StudyFileError as exc:
+            for problem in exc.problems:
+                form.add_error(None, str(problem))
+        else:
+            study = services.register_study(config=config, owner=request.user, study_file=study_file.read_text())
+            Study.objects.filter(pk=study.pk).update(generation=Study.Generation.QUEUED, generation_message="queued")
+            generate_study_task.enqueue(study.pk, str(study_file))
+            messages.info(request, f"Study {slug} is being generated; this page updates as it goes.")
+            return redirect("studies:detail", slug=slug)
+    return render(request, "studies/create.html", {"form": form})
+
+
+@login_required
+def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The study page: state and actions, progress, Elo preview, stimuli gallery, raters and exports."""
+    study = selectors.study_for(request.user, slug)
+    from evalsite.rating.services import rater_link
+
+    references = study.references.prefetch_related("stimuli")
+    gallery = [
+        (reference, [s for s in reference.stimuli.all() if s.role == Stimulus.Role.CONDITION])
+        for reference in references
+    ]
+    report = analysis_dir(study) / "report.html"
+    scores = fit_scores(study) if study.state != Study.State.DRAFT else None
+    raters = selectors.rater_rows(study)
+    reliability = dict(zip(scores.raters["rater"], scores.raters["reliability"], strict=True)) if scores else {}
+    for row in raters:
+        row["reliability"] = _value(reliability.get(row["rater"]))
+    return render(
+        request,
+        "studies/detail.html",
+        {
+            "study": study,
+            "progress": selectors.study_progress(study),
+            "scores": _scores_context(scores),
+            "gallery": gallery,
+            "raters": raters,
+            "rater_url": request.build_absolute_uri(rater_link(study)),
+            "has_report": report.is_file(),
+            "events": study.events.select_related("actor")[:20],
+        },
+    )
+
+
+def _value(value: object) -> object:
+    """A table cell for a template: NaN (pandas' missing value) becomes None."""
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _scores_context(scores: Scores | None) -> dict | None:
+    if scores is None:
+        return None
+    return {
+        "anchor": scores.anchor,
+        "elo": [{k: _value(v) for k, v in row.items()} for row in scores.elo.to_dict("records")],
+        "bdrate": [{k: _value(v) for k, v in row.items()} for row in scores.bdrate.to_dict("records")],
+    }
+
+
+@login_required
+def study_status(request: HttpRequest, slug: str) -> JsonResponse:
+    """Generation progress and judgment counts, polled by the study page."""
+    study = selectors.study_for(request.user, slug)
+    progress = selectors.study_progress(study)
+    return JsonResponse(
+        {
+            "state": study.state,
+            "generation": study.generation,
+            "done": study.generation_done,
+            "total": study.generation_total,
+            "message": study.generation_message,
+            "judgments": progress["judgments"],
+            "raters_started": progress["raters_started"],
+        }
+    )
+
+
+ACTIONS = {"launch": services.launch_study, "pause": services.pause_study, "close": services.close_study}
+
+
+@login_required
+@require_POST
+def study_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    """Launch, pause, resume or close the study."""
+    study = selectors.study_for(request.user, slug)
+    if action not in ACTIONS:
+        raise Http404("No such action")
+    try:
+        ACTIONS[action](study=study, actor=request.user)
+        messages.success(request, f"Study {study.slug} is now {study.state}.")
+    except services.StudyError as exc:
+        messages.error(request, str(exc))
+    return redirect("studies:detail", slug=slug)
+
+
+@login_required
+@require_POST
+def rater_exclusion(request: HttpRequest, slug: str, rater_id: int) -> HttpResponse:
+    """Exclude a rater (with a reason) or include them again."""
+    study = selectors.study_for(request.user, slug)
+    rater = get_object_or_404(Rater, pk=rater_id, study=study)
+    if request.POST.get("include"):
+        services.include_rater(study=study, rater=rater, actor=request.user)
+        messages.success(request, f"Rater r{rater.pk} is included again.")
+    else:
+        reason = request.POST.get("reason", "").strip() or "excluded by the researcher"
+        services.exclude_rater(study=study, rater=rater, reason=reason, actor=request.user)
+        messages.success(request, f"Rater r{rater.pk} is excluded: {reason}.")
+    return redirect(reverse("studies:detail", kwargs={"slug": study.slug}) + "#raters")
+
+
+@login_required
+@require_POST
+def study_report(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start the full analysis (posterior fit, curves, BD-rate table) in the background."""
+    study = selectors.study_for(request.user, slug)
+    report_task.enqueue(study.pk)
+    messages.info(request, "The full report is being computed; it appears under Exports when ready.")
+    return redirect("studies:detail", slug=slug)
+
+
+EXPORTS = {
+    "judgments.csv": lambda study, folder, request: _written(
+        folder / "judgments.csv",
+        exports.write_judgments,
+        study,
+        include_excluded=request.GET.get("include_excluded") == "1",
+    ),
+    "manifest.csv": lambda study, folder, request: _written(folder / "manifest.csv", exports.write_manifest_csv, study),
+    "raters.csv": lambda study, folder, request: _written(folder / "raters.csv", exports.write_raters, study),
+    "bundle.zip": lambda study, folder, request: exports.build_bundle(study, folder, analysis_dir=analysis_dir(study)),
+}
+ANALYSIS_FILES = ("report.html", "curves.png", "elo.csv", "bdrate.csv", "raters.csv")
+
+
+def _written(path: Path, writer, study: Study, **options) -> Path:
+    writer(study, path, **options)
+    return path
+
+
+@login_required
+def study_export(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """Download judgments.csv, manifest.csv, raters.csv or the bundle zip, made fresh from the database."""
+    study = selectors.study_for(request.user, slug)
+    if name not in EXPORTS:
+        raise Http404("No such export")
+    with tempfile.TemporaryDirectory(prefix="pico-export-") as tmp:
+        path = EXPORTS[name](study, Path(tmp), request)
+        content = path.read_bytes()
+        filename = path.name if name == "bundle.zip" else f"{study.slug}-{name}"
+    content_type = "application/zip" if name.endswith(".zip") else "text/csv"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def study_analysis_file(request: HttpRequest, slug: str, name: str) -> FileResponse:
+    """An output of the last full report (report.html is shown in the browser, the rest downloaded)."""
+    study = selectors.study_for(request.user, slug)
+    path = analysis_dir(study) / name
+    if name not in ANALYSIS_FILES or not path.is_file():
+        raise Http404("Not computed yet")
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return FileResponse(path.open("rb"), content_type=content_type, as_attachment=name != "report.html")
+
+
+@login_required
+def study_image(request: HttpRequest, slug: str, kind: str, pk: int) -> FileResponse:
+    """A reference or reconstruction of a visible study, for the gallery (researchers only: codec names show here)."""
+    study = selectors.study_for(request.user, slug)
+    if kind == "reference":
+        item = get_object_or_404(study.references, pk=pk)
+    elif kind == "stimulus":
+        item = get_object_or_404(study.stimuli, pk=pk)
+    else:
+        raise Http404("No such image kind")
+    path = (Path(settings.STUDY_DATA_DIR) / item.path).resolve()
+    if not path.is_file():
+        raise Http404("Image file missing")
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = FileResponse(path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -63,3 +63,22 @@ def test_the_bundle_holds_study_file_manifest_judgments_raters_and_analysis(make
         assert names == {"study.toml", "manifest.csv", "judgments.csv", "raters.csv", "analysis/elo.csv"}
         assert opened.read("study.toml") == b'slug = "tiny"\n'
         assert b"PROLIFIC-1" in opened.read("raters.csv")
+
+
+def test_the_elo_preview_ranks_higher_bitrates_higher(make_study, judge):
+    from evalsite.studies.scores import fit_scores
+
+    study = make_study()
+    for seed in range(4):
+        judge(study, n=40, p=0.95, seed=seed)
+    scores = fit_scores(study)
+    elo = scores.elo.set_index("level")["elo"]
+    assert scores.anchor == "jpeg"
+    assert elo[0] < elo[1] < elo[2]
+    assert len(scores.raters) == 4
+
+
+def test_the_elo_preview_waits_for_judgments(make_study):
+    from evalsite.studies.scores import fit_scores
+
+    assert fit_scores(make_study()) is None

@@ -1,0 +1,166 @@
+"""The create-study form: images (zip upload or a server folder), codecs, bitrates, presentation.
+
+The form writes a study file (TOML) like one a researcher would write by hand, so a study made
+in the browser has the same validation, the same generation and the same bundle as one made with
+``create_study``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import zipfile
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+
+from evalsite.studies.config import IMAGE_SUFFIXES, MODES, SLUG_RE
+from evalsite.studies.models import Study
+
+MAX_ZIP_BYTES = 200 * 1024 * 1024
+MAX_ZIP_MEMBERS = 200
+
+
+def image_root() -> Path:
+    """The server folder under which researchers may pick image folders (setting STUDY_IMAGE_ROOT)."""
+    return Path(getattr(settings, "STUDY_IMAGE_ROOT", Path(settings.BASE_DIR) / "fixtures")).resolve()
+
+
+def image_folders() -> list[tuple[str, str]]:
+    """Folders under :func:`image_root` (two levels deep) that hold images, as form choices."""
+    root = image_root()
+    if not root.is_dir():
+        return []
+    candidates = [
+        root,
+        *sorted(p for p in root.glob("*") if p.is_dir()),
+        *sorted(p for p in root.glob("*/*") if p.is_dir()),
+    ]
+    found = []
+    for folder in candidates:
+        count = sum(1 for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if count:
+            rel = folder.relative_to(root).as_posix() or "."
+            found.append((rel, f"{rel} ({count} images)"))
+    return found
+
+
+@functools.cache
+def codec_choices() -> list[tuple[str, str]]:
+    """Built-in codecs that can run on this server (asked once per process: installs do not change under it)."""
+    from pico.codecs import list_codecs
+
+    return [(c.name, f"{c.name} ({c.library})") for c in list_codecs() if c.kind == "builtin" and c.available() is None]
+
+
+def _bpp_list(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
+    except ValueError:
+        raise forms.ValidationError("enter bitrates in bits per pixel separated by commas, e.g. 0.25, 0.5, 1") from None
+
+
+class CreateStudyForm(forms.Form):
+    """Enough to define a study; every other key takes the study file's default (docs/studies.md)."""
+
+    slug = forms.SlugField(max_length=50, help_text="The rater link is /s/<slug>/.")
+    title = forms.CharField(max_length=200)
+    images_zip = forms.FileField(required=False, label="Images (zip of PNG/JPEG files)")
+    images_folder = forms.ChoiceField(required=False, label="…or a folder on the server", choices=())
+    codecs = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, choices=())
+    bpp = forms.CharField(label="Bitrates (bpp)", initial="0.25, 0.5, 1.0", help_text="Ascending, comma separated.")
+    mode = forms.ChoiceField(choices=[(m, m.replace("_", " ")) for m in MODES], initial="side_by_side")
+    crop = forms.IntegerField(min_value=16, initial=384, help_text="Square crop shown to raters, in pixels.")
+    trials_per_rater = forms.IntegerField(min_value=1, initial=100)
+    target_judgments = forms.IntegerField(min_value=0, initial=0, help_text="0 = no target.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["images_folder"].choices = [("", "—"), *image_folders()]
+        self.fields["codecs"].choices = codec_choices()
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        if not SLUG_RE.match(slug):
+            raise forms.ValidationError("use lowercase letters, digits and '-'")
+        if Study.objects.filter(slug=slug).exists():
+            raise forms.ValidationError("a study with this slug exists; choose another")
+        return slug
+
+    def clean_bpp(self) -> list[float]:
+        return _bpp_list(self.cleaned_data["bpp"])
+
+    def clean_images_zip(self):
+        upload = self.cleaned_data.get("images_zip")
+        if upload is None:
+            return None
+        if upload.size > MAX_ZIP_BYTES:
+            raise forms.ValidationError(f"the zip is larger than {MAX_ZIP_BYTES // 2**20} MiB")
+        if not zipfile.is_zipfile(upload):
+            raise forms.ValidationError("not a zip file")
+        return upload
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("images_zip") and not data.get("images_folder"):
+            raise forms.ValidationError("upload a zip of images or pick a folder on the server")
+        if data.get("images_zip") and data.get("images_folder"):
+            raise forms.ValidationError("give either a zip or a server folder, not both")
+        return data
+
+    def images_dir(self, upload_dir: Path) -> Path:
+        """The folder of the study's images: the picked server folder, or the zip extracted into ``upload_dir``."""
+        if self.cleaned_data.get("images_folder"):
+            folder = (image_root() / self.cleaned_data["images_folder"]).resolve()
+            if image_root() not in (folder, *folder.parents):
+                raise forms.ValidationError("that folder is outside the allowed image root")
+            return folder
+        return extract_images(self.cleaned_data["images_zip"], upload_dir)
+
+    def study_toml(self, images_dir: Path) -> str:
+        """The study file this form describes (paths absolute, so it is valid wherever it is stored)."""
+        d = self.cleaned_data
+        lines = [
+            "# Made with the create-study form; edit and rerun with `manage.py create_study FILE`.",
+            f"slug = {json.dumps(d['slug'])}",
+            f"title = {json.dumps(d['title'])}",
+            "",
+            "[images]",
+            f"folder = {json.dumps(str(images_dir))}",
+            "",
+            "[ladder]",
+            f"bpp = [{', '.join(repr(b) for b in d['bpp'])}]",
+            "",
+        ]
+        for codec in d["codecs"]:
+            lines += ["[[codecs]]", f"name = {json.dumps(codec)}", ""]
+        lines += [
+            "[presentation]",
+            f"mode = {json.dumps(d['mode'])}",
+            f"crop = {d['crop']}",
+            "",
+            "[rating]",
+            f"trials_per_rater = {d['trials_per_rater']}",
+            f"target_judgments = {d['target_judgments']}",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def extract_images(upload, folder: Path) -> Path:
+    """Extract the image files of a zip into ``folder`` (flattened; no paths from the archive are trusted)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(upload) as archive:
+        members = [
+            m for m in archive.infolist() if not m.is_dir() and Path(m.filename).suffix.lower() in IMAGE_SUFFIXES
+        ]
+        members = [m for m in members if not Path(m.filename).name.startswith(".") and "__MACOSX" not in m.filename]
+        if not members:
+            raise forms.ValidationError(f"the zip holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise forms.ValidationError(f"the zip holds more than {MAX_ZIP_MEMBERS} images")
+        for member in members:
+            # Only the base name is used, so '../' or absolute names in the archive cannot escape `folder`.
+            (folder / Path(member.filename).name).write_bytes(archive.read(member))
+    return folder
