@@ -1,6 +1,6 @@
 """Attention-check and screening stimuli made from a study's references with Pillow's JPEG.
 
-- ``attention-high`` level 0: JPEG quality 97, near-lossless.
+- ``attention-high`` level 0: JPEG quality 98 without chroma subsampling, near-lossless.
 - ``attention-low`` level 0: JPEG quality 5 after 4x down- and upsampling, heavily degraded.
 - ``screening-jpeg`` levels 0..K-1: JPEG at ``SCREENING_QUALITIES``, strongest artifacts first;
   levels below ``CLEAR_LEVELS`` are the clearly visible ones the artifact test's pass mark counts.
@@ -27,9 +27,9 @@ SCREENING_QUALITIES = (4, 8, 16, 32, 60)
 CLEAR_LEVELS = 2
 
 
-def _jpeg_roundtrip(image: Image.Image, quality: int) -> tuple[Image.Image, int]:
+def _jpeg_roundtrip(image: Image.Image, quality: int, subsampling: int = 2) -> tuple[Image.Image, int]:
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
+    image.save(buffer, format="JPEG", quality=quality, subsampling=subsampling)
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), buffer.tell()
 
 
@@ -85,8 +85,8 @@ def make_rater_stimuli(*, study: Study) -> int:
             original = opened.convert("RGB")
         for codec, level in sorted(missing):
             if codec == ATTENTION_HIGH:
-                image, nbytes = _jpeg_roundtrip(original, 97)
-                role, param = Stimulus.Role.ATTENTION, "97"
+                image, nbytes = _jpeg_roundtrip(original, 98, subsampling=0)
+                role, param = Stimulus.Role.ATTENTION, "98/444"
             elif codec == ATTENTION_LOW:
                 image, nbytes = _degrade(original)
                 role, param = Stimulus.Role.ATTENTION, "5/4x"

@@ -1,0 +1,105 @@
+"""The pair design and the balanced sampler, without a database."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from evalsite.rating.scheduler import (
+    BalancedSampler,
+    Condition,
+    Pair,
+    RaterState,
+    StudyState,
+    attention_positions,
+    design_pairs,
+)
+
+
+def _conditions() -> list[Condition]:
+    """Two images, codec x at 0.2/0.5/1.0 bpp and codec y at 0.25/0.6/3.0 bpp; ids unique."""
+    rows, next_id = [], 1
+    for image in (10, 20):
+        for codec, bpps in (("x", (0.2, 0.5, 1.0)), ("y", (0.25, 0.6, 3.0))):
+            for level, bpp in enumerate(bpps):
+                rows.append(Condition(stimulus_id=next_id, image=image, codec=codec, level=level, bpp=bpp))
+                next_id += 1
+    return rows
+
+
+def _by_id() -> dict[int, Condition]:
+    return {c.stimulus_id: c for c in _conditions()}
+
+
+def test_pairs_stay_within_one_image():
+    by_id = _by_id()
+    for pair in design_pairs(_conditions()):
+        assert by_id[pair.first].image == by_id[pair.second].image == pair.image
+
+
+def test_same_codec_pairs_are_neighbouring_levels_only():
+    by_id = _by_id()
+    same = [p for p in design_pairs(_conditions()) if by_id[p.first].codec == by_id[p.second].codec]
+    assert len(same) == 2 * 2 * 2  # images x codecs x (levels - 1)
+    assert all(abs(by_id[p.first].level - by_id[p.second].level) == 1 for p in same)
+
+
+def test_cross_codec_pairs_have_similar_bpp():
+    by_id = _by_id()
+    cross = [p for p in design_pairs(_conditions()) if by_id[p.first].codec != by_id[p.second].codec]
+    ratios = [
+        max(by_id[p.first].bpp, by_id[p.second].bpp) / min(by_id[p.first].bpp, by_id[p.second].bpp) for p in cross
+    ]
+    assert cross and max(ratios) <= 2.0
+    # y at 3.0 bpp is more than twice x's best (1.0), so it has no cross-codec partner.
+    assert not any(by_id[p.first].bpp == 3.0 or by_id[p.second].bpp == 3.0 for p in cross)
+
+
+def test_a_pair_has_one_spelling():
+    assert Pair.of(1, 5, 3) == Pair.of(1, 3, 5)
+    with pytest.raises(ValueError):
+        Pair.of(1, 4, 4)
+
+
+def test_sampler_never_repeats_a_pair_for_a_rater_and_stops_when_all_are_seen():
+    pairs = tuple(design_pairs(_conditions()))
+    seen: set[Pair] = set()
+    sampler = BalancedSampler()
+    for step in range(len(pairs)):
+        pair = sampler.next_pair(
+            StudyState(pairs=pairs), RaterState(seen=frozenset(seen), image_counts=Counter(), seed=f"r:{step}")
+        )
+        assert pair is not None and pair not in seen
+        seen.add(pair)
+    assert sampler.next_pair(StudyState(pairs=pairs), RaterState(frozenset(seen), Counter(), "r:end")) is None
+
+
+def test_sampler_spreads_judgments_evenly_over_pairs_and_images_across_raters():
+    pairs = tuple(design_pairs(_conditions()))
+    counts: Counter[Pair] = Counter()
+    images: Counter[int] = Counter()
+    sampler = BalancedSampler()
+    for rater in range(12):
+        seen: set[Pair] = set()
+        mine: Counter[int] = Counter()
+        for step in range(5):
+            pair = sampler.next_pair(
+                StudyState(pairs=pairs, pair_counts=counts, image_counts=images),
+                RaterState(seen=frozenset(seen), image_counts=mine, seed=f"{rater}:{step}"),
+            )
+            seen.add(pair)
+            counts[pair] += 1
+            images[pair.image] += 1
+            mine[pair.image] += 1
+    assert max(counts[p] for p in pairs) - min(counts[p] for p in pairs) <= 1
+    assert abs(images[10] - images[20]) <= 2
+
+
+def test_attention_positions_follow_the_rate_and_skip_the_first_trial():
+    positions = attention_positions(100, 0.05, "seed")
+    assert len(positions) == 5
+    assert 0 not in positions and max(positions) < 100
+    assert attention_positions(100, 0.05, "seed") == positions
+    assert attention_positions(100, 0.0, "seed") == frozenset()
+    assert len(attention_positions(10, 0.01, "s")) == 1
