@@ -32,14 +32,15 @@ def haar_up(x: torch.Tensor, gain: float = 0.5) -> torch.Tensor:
     of integers) and folds the factor 1/2 into the next layer's requantization multiplier.
     """
     ll, lh, hl, hh = torch.chunk(x, 4, dim=1)
-    a = (ll + lh + hl + hh) * gain
-    b = (ll - lh + hl - hh) * gain
-    c = (ll + lh - hl - hh) * gain
-    d = (ll - lh - hl + hh) * gain
-    n, ch, h, w = ll.shape
-    top = torch.stack([a, b], dim=-1).reshape(n, ch, h, 2 * w)
-    bottom = torch.stack([c, d], dim=-1).reshape(n, ch, h, 2 * w)
-    return torch.stack([top, bottom], dim=-2).reshape(n, ch, 2 * h, 2 * w)
+    a = ll + lh + hl + hh
+    b = ll - lh + hl - hh
+    c = ll + lh - hl - hh
+    d = ll - lh - hl + hh
+    if gain != 1.0:  # keeps integer tensors integer on the scale path
+        a, b, c, d = a * gain, b * gain, c * gain, d * gain
+    # pixel_shuffle instead of reshapes with explicit sizes: traces without shape arithmetic,
+    # which coremltools cannot convert.
+    return F.pixel_shuffle(torch.stack([a, b, c, d], dim=2).flatten(1, 2), 2)
 
 
 class ConvScale(nn.Module):
@@ -71,7 +72,9 @@ class ConvScale(nn.Module):
 
     def fold(self) -> nn.Conv2d:
         """A plain convolution computing the same function, for inference and export."""
-        conv = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size, padding=self.conv.padding)
+        conv = nn.Conv2d(
+            self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size, padding=self.conv.padding
+        )
         w, b = self.folded_weight_bias()
         with torch.no_grad():
             conv.weight.copy_(w)
