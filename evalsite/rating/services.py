@@ -306,9 +306,17 @@ def record_judgment(
         recent = Judgment.objects.filter(trial__rater=rater, created_at__gte=timezone.now() - timedelta(minutes=1))
         if recent.count() >= _max_per_minute():
             raise RatingError("rate_limited")
-        judgment = Judgment.objects.create(
-            trial=trial, winner=winner, response_ms=max(0, int(response_ms)), switches=max(0, int(switches))
-        )
+        try:
+            with transaction.atomic():
+                judgment = Judgment.objects.create(
+                    trial=trial, winner=winner, response_ms=max(0, int(response_ms)), switches=max(0, int(switches))
+                )
+        except IntegrityError:
+            # Only where the trial row could not be locked: another request stored it first.
+            existing = Judgment.objects.get(trial=trial)
+            if existing.winner != winner:
+                raise RatingError("already_judged") from None
+            return JudgmentResult(existing, created=False, correct=None)
         correct = None
         if trial.kind in (Trial.Kind.PRACTICE, Trial.Kind.ATTENTION):
             good = selectors.good_attention_stimulus((trial.a_id, trial.b_id))
