@@ -1,0 +1,74 @@
+"""Pseudo-isochromatic plates: confusion colours, fresh layouts, the digit where it should be."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evalsite.screening.plates import (
+    AXES,
+    CONTROL,
+    DIGITS,
+    PlateSpec,
+    cone_response,
+    confusion_colours,
+    digit_mask,
+    is_correct,
+    plan_plates,
+    render_plate,
+)
+
+SIZE = 180
+
+
+def test_a_plan_starts_with_the_control_plate_and_cycles_the_three_axes():
+    specs = plan_plates(7, seed=1)
+    assert [s.axis for s in specs] == [CONTROL, "protan", "deutan", "tritan", "protan", "deutan", "tritan"]
+    assert all(s.digit in DIGITS for s in specs)
+
+
+def test_every_attempt_gets_fresh_digits_and_layouts():
+    plans = [plan_plates(8, seed=seed) for seed in range(20)]
+    assert len({tuple(s.digit for s in plan) for plan in plans}) > 15
+    assert len({s.seed for plan in plans for s in plan}) == 160
+
+
+@pytest.mark.parametrize("axis", AXES)
+def test_figure_and_background_differ_only_in_the_cone_the_axis_tests(axis):
+    figure, background = confusion_colours(axis, np.random.default_rng(3))
+    difference = np.abs(cone_response(figure) - cone_response(background))
+    tested = AXES.index(axis)
+    assert difference[tested] > 0.02
+    assert np.delete(difference, tested).max() < 1e-9
+    assert figure.min() >= 0 and figure.max() <= 1 and background.min() >= 0 and background.max() <= 1
+
+
+def test_the_control_plate_differs_in_lightness_everyone_sees():
+    figure, background = confusion_colours(CONTROL, np.random.default_rng(3))
+    assert np.all(cone_response(figure) < 0.6 * cone_response(background))
+
+
+def test_the_same_spec_renders_the_same_plate_and_another_seed_a_different_one():
+    spec = PlateSpec(digit="5", axis="deutan", seed=42)
+    one, two = np.asarray(render_plate(spec, SIZE)), np.asarray(render_plate(spec, SIZE))
+    other = np.asarray(render_plate(PlateSpec(digit="5", axis="deutan", seed=43), SIZE))
+    assert one.shape == (SIZE, SIZE, 3)
+    assert np.array_equal(one, two)
+    assert not np.array_equal(one, other)
+
+
+def test_figure_coloured_dots_trace_the_digit():
+    spec = PlateSpec(digit="7", axis=CONTROL, seed=5)
+    rng = np.random.default_rng(spec.seed)
+    confusion_colours(spec.axis, rng)
+    mask = digit_mask(spec.digit, SIZE, rng)
+    pixels = np.asarray(render_plate(spec, SIZE)).astype(float).mean(axis=2)
+    dotted = pixels < 250  # not the white background
+    # The control figure is dark: inside the digit, dots are much darker than outside it.
+    assert pixels[mask & dotted].mean() + 40 < pixels[~mask & dotted].mean()
+
+
+def test_answers_are_compared_to_the_digit_ignoring_spaces():
+    spec = PlateSpec(digit="8", axis="protan", seed=1)
+    assert is_correct(spec, " 8 ")
+    assert not is_correct(spec, "3") and not is_correct(spec, "")

@@ -1,0 +1,137 @@
+"""Screening services and pages: one attempt per test, pass moves on, fail stops for good."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from evalsite.rating import services as rating
+from evalsite.rating.models import Rater
+from evalsite.screening import services
+from evalsite.screening.errors import ScreeningError
+from evalsite.screening.models import ScreeningAttempt
+from evalsite.studies.models import Stimulus
+
+COLOUR, ARTIFACT = ScreeningAttempt.Kind.COLOUR, ScreeningAttempt.Kind.ARTIFACT
+
+
+@pytest.fixture
+def study(make_rated_study):
+    return make_rated_study(colour_plates=4, colour_pass=3, artifact_items=6, artifact_pass=4, images=2)
+
+
+def _right(attempt):
+    return {item.index: item.expected for item in attempt.items.all()}
+
+
+@pytest.mark.django_db
+def test_the_colour_test_has_the_configured_plates_with_a_control_first(study, walk_rater):
+    rater = walk_rater(study, Rater.Stage.COLOUR)
+    attempt = services.start_attempt(rater=rater, kind=COLOUR)
+    items = list(attempt.items.all())
+    assert len(items) == 4 and items[0].spec["axis"] == "control"
+    assert services.start_attempt(rater=rater, kind=COLOUR).pk == attempt.pk
+
+
+@pytest.mark.django_db
+def test_passing_the_colour_test_leads_to_the_artifact_test(study, walk_rater):
+    rater = walk_rater(study, Rater.Stage.COLOUR)
+    attempt = services.start_attempt(rater=rater, kind=COLOUR)
+    answers = _right(attempt)
+    answers[3] = ""  # one miss is allowed by a pass mark of 3 of 4
+    attempt = services.submit_attempt(attempt=attempt, answers=answers)
+    rater.refresh_from_db()
+    assert attempt.passed and attempt.score == 3 and rater.stage == Rater.Stage.ARTIFACT
+
+
+@pytest.mark.django_db
+def test_failing_the_colour_test_screens_the_rater_out_for_good(study, walk_rater, client):
+    rater = walk_rater(study, Rater.Stage.COLOUR, pid="cb-1")
+    attempt = services.start_attempt(rater=rater, kind=COLOUR)
+    services.submit_attempt(attempt=attempt, answers={0: "1", 1: "1"})
+    rater.refresh_from_db()
+    assert rater.stage == Rater.Stage.SCREENED_OUT
+    with pytest.raises(ScreeningError) as caught:
+        services.submit_attempt(attempt=attempt, answers=_right(attempt))
+    assert caught.value.code == "already_finished"
+    with pytest.raises(ScreeningError):
+        services.start_attempt(rater=rater, kind=COLOUR)
+    # Coming back through the link with the same crowd id ends on the same page.
+    response = client.get(f"/s/{study.slug}/", {"PROLIFIC_PID": "cb-1"}, follow=True)
+    assert b'data-code="screened_out"' in response.content
+    assert rating.start_rater(study=study, params={"PROLIFIC_PID": "cb-1"}).pk == rater.pk
+
+
+@pytest.mark.django_db
+def test_artifact_items_pair_the_reference_with_a_graded_screening_stimulus(study, walk_rater):
+    rater = walk_rater(study, Rater.Stage.ARTIFACT)
+    attempt = services.start_attempt(rater=rater, kind=ARTIFACT)
+    items = list(attempt.items.all())
+    assert len(items) == 6
+    for item in items:
+        stimulus = Stimulus.objects.get(pk=item.spec["stimulus"])
+        assert stimulus.role == Stimulus.Role.SCREENING and stimulus.reference_id == item.spec["reference"]
+        assert stimulus.level == item.spec["level"] and item.expected == item.spec["odd"]
+
+
+@pytest.mark.django_db
+def test_the_artifact_test_needs_every_item_answered(study, walk_rater):
+    rater = walk_rater(study, Rater.Stage.ARTIFACT)
+    attempt = services.start_attempt(rater=rater, kind=ARTIFACT)
+    with pytest.raises(ScreeningError) as caught:
+        services.submit_attempt(attempt=attempt, answers={0: "left"})
+    assert caught.value.code == "incomplete"
+
+
+@pytest.mark.django_db
+def test_passing_the_artifact_test_leads_to_practice_and_failing_it_stops(study, walk_rater):
+    good = walk_rater(study, Rater.Stage.ARTIFACT)
+    attempt = services.start_attempt(rater=good, kind=ARTIFACT)
+    services.submit_attempt(attempt=attempt, answers=_right(attempt))
+    good.refresh_from_db()
+    assert good.stage == Rater.Stage.PRACTICE
+
+    bad = walk_rater(study, Rater.Stage.ARTIFACT)
+    attempt = services.start_attempt(rater=bad, kind=ARTIFACT)
+    wrong = {i: ("left" if side == "right" else "right") for i, side in _right(attempt).items()}
+    attempt = services.submit_attempt(attempt=attempt, answers=wrong)
+    bad.refresh_from_db()
+    assert not attempt.passed and bad.stage == Rater.Stage.SCREENED_OUT
+
+
+@pytest.mark.django_db
+def test_a_rater_cannot_jump_ahead_to_a_test(study, walk_rater):
+    rater = walk_rater(study, Rater.Stage.DISPLAY)
+    with pytest.raises(ScreeningError) as caught:
+        services.start_attempt(rater=rater, kind=ARTIFACT)
+    assert caught.value.code == "wrong_stage"
+
+
+@pytest.mark.django_db
+def test_studies_without_a_test_skip_it(make_rated_study, walk_rater):
+    study = make_rated_study(colour_plates=0, artifact_items=0, practice_trials=0)
+    rater = walk_rater(study, Rater.Stage.DISPLAY)
+    rating.record_display(
+        rater=rater,
+        device_pixel_ratio=1,
+        window_width=1900,
+        window_height=1000,
+        zoom_ok=True,
+        coarse_pointer=False,
+        user_agent="Mozilla/5.0 (X11; Linux x86_64)",
+    )
+    rater.refresh_from_db()
+    assert rater.stage == Rater.Stage.TRIALS
+
+
+@pytest.mark.django_db
+def test_plate_images_are_served_to_their_rater_only(study, walk_rater, client):
+    walk_rater(study, Rater.Stage.COLOUR, client=client)
+    page = client.get(f"/s/{study.slug}/colour/").content.decode()
+    urls = re.findall(r'src="(/s/[^"]+/img/[^"]+)"', page)
+    assert len(urls) == 4
+    response = client.get(urls[1])
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert Client().get(urls[1]).status_code == 404
