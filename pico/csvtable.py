@@ -176,5 +176,5 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
-        return repr(value)
+        return repr(float(value))  # NumPy 2 scalars are floats whose repr is 'np.float64(...)'
     return value
