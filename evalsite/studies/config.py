@@ -92,6 +92,10 @@ class StudyConfig:
     completion_redirect: str = ""
 
     @property
+    def codecs_by_name(self) -> dict[str, CodecSpec]:
+        return {c.name: c for c in self.codecs}
+
+    @property
     def image_names(self) -> list[str]:
         """Image stems, as they appear in manifest.csv."""
         return [p.stem for p in self.images]
@@ -343,19 +347,18 @@ def _read_images(r: _Reader, data: dict, base: Path) -> tuple[Path, list[Path]]:
             )
         problem = image_problem(image)
         if problem:
-            r.problem("images", f"{image}: {problem}")
+            r.problem("images", problem)
     return images_dir, chosen
 
 
 def image_problem(path: Path) -> str | None:
-    """``None`` when Pillow can fully decode ``path`` into RGB, else why not."""
+    """``None`` when pico can turn ``path`` into the 8-bit RGB its codecs take, else why not and the fix."""
+    from pico.images import ImageRefused, load_reference
+
     try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode not in ("RGB", "RGBA", "L", "P", "I;16", "I", "CMYK", "LA"):
-                return f"unsupported pixel mode {image.mode}; convert it to 8-bit RGB PNG"
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        return f"cannot be decoded ({exc}); replace it with a valid PNG or JPEG"
+        load_reference(path)
+    except ImageRefused as exc:
+        return str(exc)
     return None
 
 

@@ -8,6 +8,7 @@ Each function is keyword-only, runs its database writes in ``transaction.atomic`
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, ImageOps
 
 from evalsite.studies import generation
 from evalsite.studies.config import StudyConfig, load_study_file
@@ -104,14 +104,23 @@ def generate_study(*, study: Study, config: StudyConfig, progress: Progress | No
             progress(done, total, note)
 
     try:
-        manifest = generation.reconstruct(config, study_dir(study) / "ladder", progress=report)
-        import_stimuli(study=study, config=config, manifest=manifest)
+        outcome = generation.reconstruct(config, study_dir(study) / "ladder", jobs=ladder_jobs(), progress=report)
+        import_stimuli(study=study, config=config, manifest=outcome.manifest)
         _prepare_rater_stimuli(study)
     except Exception as exc:
         _set_generation(study, Study.Generation.FAILED, study.generation_done, study.generation_total, str(exc))
         raise
-    _set_generation(study, Study.Generation.DONE, study.generation_total, study.generation_total, "ready to launch")
+    note = f"ready to launch ({outcome.computed} reconstructions made, {outcome.cached} reused)"
+    if outcome.skipped:
+        note += "; targets the ladder dropped: " + "; ".join(outcome.skipped)
+    _set_generation(study, Study.Generation.DONE, study.generation_total, study.generation_total, note)
+    _event(study, "generated", None, note)
     return study
+
+
+def ladder_jobs() -> int:
+    """Worker processes for the ladder: setting STUDY_LADDER_JOBS, else one per CPU core (at most 8)."""
+    return int(getattr(settings, "STUDY_LADDER_JOBS", 0) or min(os.cpu_count() or 1, 8))
 
 
 def _set_generation(study: Study, state: str, done: int, total: int, message: str) -> None:
@@ -151,7 +160,8 @@ def import_stimuli(*, study: Study, config: StudyConfig, manifest: Path) -> None
             references[image.stem] = _import_reference(study, config, image, references_dir)
         study.references.exclude(name__in=list(references)).delete()
         kept: set[int] = set()
-        for row in rows.itertuples(index=False):
+        wanted = rows["codec"].isin([c.name for c in config.codecs]) & rows["image"].isin(list(references))
+        for row in rows[wanted].itertuples(index=False):
             stimulus, _ = Stimulus.objects.update_or_create(
                 reference=references[row.image],
                 role=Stimulus.Role.CONDITION,
@@ -184,15 +194,15 @@ def _number(value: object) -> float | None:
 
 
 def _import_reference(study: Study, config: StudyConfig, image: Path, folder: Path) -> Reference:
-    """Save one reference as 8-bit RGB PNG and choose its crop."""
-    with Image.open(image) as opened:
-        rgb = ImageOps.exif_transpose(opened).convert("RGB")
-    target = folder / f"{image.stem}.png"
-    rgb.save(target, format="PNG")
-    sha256 = hashlib.sha256(target.read_bytes()).hexdigest()
+    """Save one reference as the 8-bit RGB PNG the codecs were given, and choose its crop."""
+    from pico.images import load_reference, save_png
+
+    loaded = load_reference(image)
+    target = save_png(loaded.pixels, folder / f"{image.stem}.png")
     crop_x = crop_y = None
     if config.crop_positions == "auto":
-        crop_x, crop_y = busiest_crop(np.asarray(rgb.convert("L")), config.crop_width, config.crop_height)
+        luma = loaded.pixels @ np.array([0.2126, 0.7152, 0.0722])
+        crop_x, crop_y = busiest_crop(luma, config.crop_width, config.crop_height)
     elif config.crop_positions == "explicit" and image.stem in config.crops:
         crop_x, crop_y = config.crops[image.stem]
     reference, _ = Reference.objects.update_or_create(
@@ -200,9 +210,9 @@ def _import_reference(study: Study, config: StudyConfig, image: Path, folder: Pa
         name=image.stem,
         defaults={
             "path": str(target.relative_to(Path(settings.STUDY_DATA_DIR))),
-            "width": rgb.width,
-            "height": rgb.height,
-            "sha256": sha256,
+            "width": loaded.width,
+            "height": loaded.height,
+            "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
             "crop_x": crop_x,
             "crop_y": crop_y,
         },
