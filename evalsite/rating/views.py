@@ -157,11 +157,9 @@ def _judge(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
         return redirect("rating:trial", slug=study.slug)
     if result.created and result.judgment.trial.kind == Trial.Kind.PRACTICE:
         if result.correct:
-            messages.success(request, "Correct: that image was closer to the reference.")
+            messages.success(request, "Correct: that copy was closer to the original.")
         else:
-            messages.warning(
-                request, "Not quite: the other image was closer to the reference. Look for blur and blocks."
-            )
+            messages.warning(request, "Not quite: the other copy was closer to the original. Look for blur and blocks.")
     rater.refresh_from_db()
     return _next(rater)
 

@@ -85,17 +85,17 @@ def digit_mask(digit: str, size: int, rng: np.random.Generator) -> np.ndarray:
     """A boolean mask of ``digit`` drawn large, slightly shifted and rotated."""
     canvas = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(canvas)
-    font = _font(int(size * 0.62))
+    font = _font(int(size * 0.68))
     draw.text((size / 2, size / 2), digit, fill=255, font=font, anchor="mm")
     canvas = canvas.rotate(float(rng.uniform(-12, 12)), translate=tuple(rng.integers(-size // 20, size // 20, 2)))
-    return np.asarray(canvas.filter(ImageFilter.MaxFilter(5))) > 127
+    return np.asarray(canvas.filter(ImageFilter.MaxFilter(9))) > 127
 
 
 def _dots(size: int, rng: np.random.Generator) -> np.ndarray:
     """Non-overlapping dots (x, y, r) filling a disc, by random placement with rejection."""
     centre, radius = size / 2, size / 2 - 2
-    candidates = 12000
-    r = rng.uniform(size * 0.010, size * 0.028, candidates)
+    candidates = 16000
+    r = rng.uniform(size * 0.008, size * 0.022, candidates)
     angle = rng.uniform(0, 2 * np.pi, candidates)
     dist = (radius - r) * np.sqrt(rng.uniform(0, 1, candidates))
     x, y = centre + dist * np.cos(angle), centre + dist * np.sin(angle)

@@ -29,8 +29,8 @@
     size.className = fits ? "ok" : "bad";
     var zoom = document.getElementById("status-zoom");
     var off = zoomLooksOff();
-    zoom.textContent = off ? "Your browser seems to be zoomed: press Ctrl+0 (Cmd+0 on a Mac)." : "";
-    zoom.className = off ? "bad" : "";
+    zoom.textContent = off ? "Your browser seems to be zoomed: press Ctrl+0 (Cmd+0 on a Mac)." : "Zoom looks like 100%.";
+    zoom.className = off ? "bad" : "ok";
     document.getElementById("id_device_pixel_ratio").value = dpr;
     document.getElementById("id_window_width").value = w;
     document.getElementById("id_window_height").value = h;
