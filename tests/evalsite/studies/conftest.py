@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from evalsite.rating.models import Judgment, Rater, Trial
 from evalsite.studies.models import Stimulus, Study
+from tests.evalsite.conftest import synthetic_photo
 
 
 @pytest.fixture
@@ -45,5 +47,41 @@ def judge() -> Callable[..., Rater]:
                 trial=trial, winner=winner, response_ms=rng.randint(1500, 6000), switches=rng.randint(0, 5)
             )
         return rater
+
+    return make
+
+
+TINY_STUDY = """
+slug = "{slug}"
+title = "Tiny study"
+[images]
+folder = "images"
+[ladder]
+bpp = [1.0, 2.0]
+[[codecs]]
+name = "jpeg"
+[[codecs]]
+name = "webp"
+match = "jpeg"
+[presentation]
+crop = 64
+[rating]
+trials_per_rater = 10
+"""
+
+
+@pytest.fixture
+def study_file(tmp_path, study_data_dir, settings) -> Callable[..., Path]:
+    """Factory: a study TOML over two tiny synthetic photos (JPEG targets, WebP matched to JPEG)."""
+    settings.STUDY_LADDER_JOBS = 1  # serial, so an interruption leaves a known number of finished reconstructions
+    folder = tmp_path / "study"
+    (folder / "images").mkdir(parents=True)
+    for index in range(2):
+        synthetic_photo(128, 96, seed=index + 1).save(folder / "images" / f"photo{index}.png")
+
+    def make(slug: str = "tiny", extra: str = "") -> Path:
+        path = folder / f"{slug}.toml"
+        path.write_text(TINY_STUDY.format(slug=slug) + extra)
+        return path
 
     return make

@@ -110,7 +110,8 @@ def test_an_image_that_fails_to_decode_is_reported_by_name(tmp_path, images):
     (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     found = problems_of(write(tmp_path, GOOD))
     assert "broken.png" in found["images"]
-    assert "cannot be decoded" in found["images"]
+    assert "convert it to PNG" in found["images"]
+    assert "cannot read it" in found["images"]
 
 
 def test_every_problem_is_reported_at_once(tmp_path, images):
