@@ -73,3 +73,63 @@ def write_scores(scores: Scores, folder: Path) -> list[Path]:
         frame.to_csv(path, index=False)
         written.append(path)
     return written
+
+
+def write_report(study: Study, folder: Path) -> Path:
+    """Full analysis into ``folder``: elo.csv, bdrate.csv, raters.csv, curves.png and report.html.
+
+    The posterior is sampled with NUTS (setting STUDY_REPORT_METHOD = "map" gives a quick Laplace
+    fit instead, e.g. in tests).
+    """
+    from django.conf import settings
+
+    method = getattr(settings, "STUDY_REPORT_METHOD", "nuts")
+    options = {"draws": 500, "tune": 500, "chains": 2} if method == "nuts" else {}
+    scores = fit_scores(study, method=method, **options)
+    if scores is None:
+        raise AnalysisError(f"study {study.slug!r} has no judgments that connect its conditions yet; nothing to fit")
+    write_scores(scores, folder)
+    _curves_figure(scores).savefig(folder / "curves.png", dpi=120, bbox_inches="tight")
+    html = REPORT_TEMPLATE.format(
+        title=study.title,
+        slug=study.slug,
+        method=scores.method,
+        anchor=scores.anchor,
+        elo=scores.elo.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""),
+        bdrate=scores.bdrate.to_html(index=False, float_format=lambda v: f"{v:.1f}", na_rep=""),
+        raters=scores.raters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""),
+    )
+    (folder / "report.html").write_text(html, encoding="utf-8")
+    return folder
+
+
+def _curves_figure(scores: Scores):
+    """Rate–Elo curves: Elo (with its 95% interval) against bpp on a log axis, one line per codec."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.subplots()
+    for codec, rows in scores.elo.sort_values(["codec", "bpp"]).groupby("codec"):
+        axes.plot(rows["bpp"], rows["elo"], marker="o", label=codec)
+        axes.fill_between(rows["bpp"], rows["elo_lo"], rows["elo_hi"], alpha=0.2)
+    axes.set_xscale("log")
+    axes.set_xlabel("bits per pixel (geometric mean over images)")
+    axes.set_ylabel(f"Elo (0 = lowest {scores.anchor} level)")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return figure
+
+
+REPORT_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}: analysis report</title>
+<style>body{{font:15px system-ui,sans-serif;max-width:1000px;margin:2rem auto}}table{{border-collapse:collapse}}
+td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}}</style></head>
+<body><h1>{title} <small>({slug})</small></h1>
+<p>Bayesian Elo fit ({method}); excluded raters, practice trials and attention checks left out.
+Elo is relative to the lowest level of <b>{anchor}</b>; intervals are 95% credible intervals.</p>
+<h2>Rate–Elo curves</h2><img src="curves.png" alt="rate-Elo curves" width="700">
+<h2>Elo per condition</h2>{elo}
+<h2>BD-rate against {anchor}</h2><p>Percent bits saved at equal Elo (negative = fewer bits).</p>{bdrate}
+<h2>Raters</h2>{raters}
+</body></html>
+"""

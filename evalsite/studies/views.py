@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import mimetypes
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -41,14 +42,16 @@ def study_create(request: HttpRequest) -> HttpResponse:
         slug = form.cleaned_data["slug"]
         folder = services.study_dir(slug)
         try:
+            folder.mkdir(parents=True, exist_ok=True)
             images = form.images_dir(folder / "upload")
             study_file = folder / "study.toml"
             study_file.write_text(form.study_toml(images), encoding="utf-8")
             config = load_study_file(study_file)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except StudyFileError as exc:
-            for problem in exc.problems:
+        except (ValidationError, StudyFileError) as exc:
+            # No study row exists for this slug (the form checked), so its folder holds only this attempt.
+            shutil.rmtree(folder, ignore_errors=True)
+            problems = exc.problems if isinstance(exc, StudyFileError) else exc.messages
+            for problem in problems:
                 form.add_error(None, str(problem))
         else:
             study = services.register_study(config=config, owner=request.user, study_file=study_file.read_text())
@@ -212,7 +215,7 @@ def study_analysis_file(request: HttpRequest, slug: str, name: str) -> FileRespo
     if name not in ANALYSIS_FILES or not path.is_file():
         raise Http404("Not computed yet")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return FileResponse(path.open("rb"), content_type=content_type, as_attachment=name != "report.html")
+    return FileResponse(path.open("rb"), content_type=content_type, as_attachment=name.endswith(".csv"))
 
 
 @login_required

@@ -132,3 +132,33 @@ def test_the_demo_study_file_validates_against_this_machines_codecs():
 
     config = load_study_file(Path(settings.BASE_DIR) / "fixtures" / "studies" / "demo.toml")
     assert [c.name for c in config.codecs] == ["jpeg", "webp", "avif-svt"]
+
+
+def test_external_and_imported_codecs_join_the_same_manifest(study_file, alice, tmp_path):
+    import io
+
+    from PIL import Image
+
+    recipe = Path(settings.BASE_DIR) / "pico" / "codecs" / "recipes" / "cwebp.toml"
+    listing_dir = tmp_path / "elsewhere"
+    listing_dir.mkdir()
+    lines = ["image,codec,level,bpp,path"]
+    images = study_file().parent / "images"
+    for image in sorted(images.iterdir()):
+        with Image.open(image) as opened:
+            for level, quality in enumerate((20, 80)):
+                buffer = io.BytesIO()
+                opened.save(buffer, "JPEG", quality=quality)
+                Image.open(buffer).save(listing_dir / f"{image.stem}-{level}.png")
+                bpp = buffer.tell() * 8 / (opened.width * opened.height)
+                lines.append(f"{image.stem},learned,{level},{bpp},{image.stem}-{level}.png")
+    (listing_dir / "listing.csv").write_text("\n".join(lines) + "\n")
+    extra = (
+        f'\n[[codecs]]\nname = "cwebp"\ndefinition = "{recipe}"\nbpp = [1.5]\n'
+        f'\n[[codecs]]\nname = "learned"\nlisting = "{listing_dir / "listing.csv"}"\n'
+    )
+    study = create_study_from_file(study_file(extra=extra), owner=alice)
+    conditions = study.stimuli.filter(role=Stimulus.Role.CONDITION)
+    assert set(conditions.values_list("codec", flat=True)) == {"jpeg", "webp", "cwebp", "learned"}
+    assert conditions.filter(codec="learned").count() == 4
+    assert conditions.filter(codec="cwebp").count() == 2

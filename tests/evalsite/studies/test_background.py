@@ -1,0 +1,104 @@
+"""Work that runs in the background (django-tasks): generation from the create form, and the full report."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from evalsite.studies.models import Stimulus, Study
+
+pytestmark = pytest.mark.django_db
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Run enqueued tasks at once, in the request, instead of in a db_worker."""
+    settings.TASKS = IMMEDIATE
+    settings.STUDY_LADDER_JOBS = 1
+    settings.STUDY_REPORT_METHOD = "map"
+
+
+@pytest.fixture
+def image_root(settings, tmp_path, study_file):
+    """An allowed server folder of images for the create form."""
+    settings.STUDY_IMAGE_ROOT = study_file().parent
+    return settings.STUDY_IMAGE_ROOT
+
+
+FORM = {
+    "slug": "fromform",
+    "title": "Made in the browser",
+    "codecs": ["jpeg", "webp"],
+    "bpp": "1.0, 2.0",
+    "mode": "flicker",
+    "crop": 64,
+    "trials_per_rater": 20,
+    "target_judgments": 500,
+}
+
+
+def test_the_create_form_generates_a_study_from_a_server_folder(client, alice, immediate_tasks, image_root):
+    client.force_login(alice)
+    response = client.post("/studies/new/", {**FORM, "images_folder": "images"})
+    assert response.status_code == 302
+    assert response.url == "/studies/fromform/"
+    study = Study.objects.get(slug="fromform")
+    assert study.owner == alice
+    assert study.generation == Study.Generation.DONE, study.generation_message
+    assert study.mode == "flicker"
+    assert study.target_judgments == 500
+    assert study.stimuli.filter(role=Stimulus.Role.CONDITION).count() == 8
+    assert "[[codecs]]" in study.study_file
+    status = client.get("/studies/fromform/status/").json()
+    assert status["generation"] == "done"
+    assert status["done"] == status["total"] == 8
+
+
+def test_the_create_form_takes_a_zip_of_images(client, alice, immediate_tasks, image_root):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for image in sorted((image_root / "images").iterdir()):
+            archive.write(image, f"../../sneaky/{image.name}")
+    buffer.seek(0)
+    buffer.name = "images.zip"
+    client.force_login(alice)
+    response = client.post("/studies/new/", {**FORM, "images_zip": buffer})
+    assert response.status_code == 302
+    study = Study.objects.get(slug="fromform")
+    assert sorted(study.references.values_list("name", flat=True)) == ["photo0", "photo1"]
+    assert study.generation == Study.Generation.DONE
+
+
+def test_the_create_form_reports_problems_before_generating(client, alice, immediate_tasks, image_root):
+    client.force_login(alice)
+    response = client.post("/studies/new/", {**FORM, "images_folder": "images", "crop": 4000, "bpp": "2, 1"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "smaller than the 4000x4000 crop" in page
+    assert "strictly ascending" in page
+    assert not Study.objects.exists()
+
+
+def test_a_folder_outside_the_allowed_root_is_refused(client, alice, immediate_tasks, image_root):
+    client.force_login(alice)
+    response = client.post("/studies/new/", {**FORM, "images_folder": "../.."})
+    assert response.status_code == 200
+    assert not Study.objects.exists()
+
+
+def test_the_full_report_is_computed_on_demand(client, alice, make_study, judge, immediate_tasks, study_data_dir):
+    study = make_study()
+    for seed in range(3):
+        judge(study, n=30, seed=seed)
+    client.force_login(alice)
+    client.post(f"/studies/{study.slug}/report/")
+    folder = study_data_dir / study.slug / "analysis"
+    assert {p.name for p in folder.iterdir()} == {"elo.csv", "bdrate.csv", "raters.csv", "curves.png", "report.html"}
+    report = client.get(f"/studies/{study.slug}/analysis/report.html")
+    assert b"BD-rate against jpeg" in b"".join(report.streaming_content)
+    with zipfile.ZipFile(io.BytesIO(client.get(f"/studies/{study.slug}/export/bundle.zip").content)) as bundle:
+        assert "analysis/report.html" in bundle.namelist()
