@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from evalsite.rating.models import Judgment, Rater, Trial
 from evalsite.studies.models import Reference, Stimulus, Study
 
 PASSWORD = "correct horse battery staple"
@@ -178,3 +180,41 @@ def walk_rater() -> Callable[..., object]:
         return rater
 
     return walk
+
+
+@pytest.fixture
+def judge() -> Callable[..., Rater]:
+    """Factory: a rater of ``study`` who judged ``n`` trials, preferring the higher level with probability ``p``.
+
+    Trials and judgments are rows of the rating app's models, as its services would leave them.
+    """
+
+    def make(study: Study, *, n: int = 12, p: float = 0.9, seed: int = 0, crowd_id: str = "", **fields) -> Rater:
+        rng = random.Random(seed)
+        rater = Rater.objects.create(study=study, crowd_id=crowd_id, stage=Rater.Stage.TRIALS, **fields)
+        conditions = list(study.stimuli.filter(role=Stimulus.Role.CONDITION).select_related("reference"))
+        for seq in range(n):
+            a, b = rng.sample(conditions, 2)
+            while b.reference_id != a.reference_id:
+                a, b = rng.sample(conditions, 2)
+            trial = Trial.objects.create(
+                rater=rater,
+                seq=seq,
+                kind=Trial.Kind.TRIAL,
+                reference=a.reference,
+                a=a,
+                b=b,
+                shown_left=rng.choice("ab"),
+                crop_x=0,
+                crop_y=0,
+                crop_w=study.crop_width,
+                crop_h=study.crop_height,
+            )
+            better = "a" if a.level > b.level else "b"
+            winner = better if rng.random() < p else ("b" if better == "a" else "a")
+            Judgment.objects.create(
+                trial=trial, winner=winner, response_ms=rng.randint(1500, 6000), switches=rng.randint(0, 5)
+            )
+        return rater
+
+    return make
