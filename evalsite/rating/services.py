@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from math import ceil
 
 from django.conf import settings
@@ -26,7 +27,15 @@ from evalsite.rating import selectors
 from evalsite.rating.errors import RatingError
 from evalsite.rating.imaging import crop_box
 from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial
-from evalsite.rating.scheduler import Pair, RaterState, Sampler, StudyState, attention_positions, design_pairs
+from evalsite.rating.scheduler import (
+    Condition,
+    Pair,
+    RaterState,
+    Sampler,
+    StudyState,
+    attention_positions,
+    design_pairs,
+)
 from evalsite.rating.stages import stage_after
 from evalsite.rating.stimuli import make_rater_stimuli
 from evalsite.studies.models import Reference, Study
@@ -165,8 +174,15 @@ def _sampler() -> Sampler:
     return import_string(getattr(settings, "RATING_SAMPLER", "evalsite.rating.scheduler.BalancedSampler"))()
 
 
+@lru_cache(maxsize=32)
+def _design(conditions: tuple[Condition, ...]) -> tuple[Pair, ...]:
+    # A live study's stimuli are frozen, so its design is computed once per process
+    # (about 0.2 s for 1,440 conditions, see benchmarks/bench_rating.py), not once per trial.
+    return tuple(design_pairs(conditions))
+
+
 def _study_state(study: Study) -> StudyState:
-    pairs = tuple(design_pairs(selectors.study_conditions(study)))
+    pairs = _design(tuple(selectors.study_conditions(study)))
     issued = (
         Trial.objects.filter(rater__study=study, kind=Trial.Kind.TRIAL)
         .values_list("reference_id", "a_id", "b_id")

@@ -7,6 +7,8 @@ not resolve, or belongs to another rater, is answered the same way: no image.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.urls import reverse
 
 from evalsite.rating import selectors
@@ -51,9 +53,15 @@ def _trial_image(trial: Trial, slot: str) -> bytes:
     return crop_png(selectors.stimulus_file(trial.a_id if shown == "a" else trial.b_id), box)
 
 
+@lru_cache(maxsize=64)
+def _plate_png(spec: PlateSpec) -> bytes:
+    # Drawing a plate takes about half a second (benchmarks/bench_rating.py); reloads reuse it.
+    return encode_png(render_plate(spec))
+
+
 def _item_image(item: ScreeningItem, slot: str) -> bytes:
     if item.attempt.kind == ScreeningAttempt.Kind.COLOUR:
-        return encode_png(render_plate(PlateSpec(**item.spec)))
+        return _plate_png(PlateSpec(**item.spec))
     reference = Reference.objects.select_related("study").get(pk=item.spec["reference"])
     box = _reference_box(reference)
     if slot == "reference" or slot != item.spec["odd"]:

@@ -161,6 +161,8 @@ def _judge(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
         else:
             messages.warning(request, "Not quite: the other copy was closer to the original. Look for blur and blocks.")
     rater.refresh_from_db()
+    if result.created and result.judgment.trial.kind == Trial.Kind.PRACTICE and rater.stage == Rater.Stage.TRIALS:
+        messages.info(request, "That was the last practice comparison. The study starts now.")
     return _next(rater)
 
 
