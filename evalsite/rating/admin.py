@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from evalsite.rating.models import Judgment, Rater, Trial
+from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial
 
 
 @admin.register(Rater)
@@ -20,3 +20,9 @@ class TrialAdmin(admin.ModelAdmin):
 class JudgmentAdmin(admin.ModelAdmin):
     list_display = ["trial", "winner", "response_ms", "switches", "created_at"]
     list_filter = ["winner", "trial__rater__study"]
+
+
+@admin.register(RaterEvent)
+class RaterEventAdmin(admin.ModelAdmin):
+    list_display = ["rater", "kind", "created_at"]
+    list_filter = ["kind", "rater__study"]

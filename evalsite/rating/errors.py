@@ -6,6 +6,7 @@ MESSAGES: dict[str, str] = {
     "study_not_live": "This study is not open for new participants right now.",
     "study_paused": "This study is paused. Please come back a little later; your progress is kept.",
     "study_closed": "This study has closed. Thank you for your interest.",
+    "study_full": "This study has all the answers it needs. Thank you for your interest.",
     "screened_out": "Thank you. Your answers to the screening tests mean you cannot take part in this study.",
     "excluded": "Your session has ended. Thank you for your time.",
     "wrong_stage": "That step is not available now; you have been taken to where you left off.",

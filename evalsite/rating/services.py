@@ -86,8 +86,18 @@ def _advance(rater: Rater, expected: str) -> None:
     _event(rater, f"{expected}_done", next=rater.stage)
 
 
+def _judged(study: Study) -> int:
+    return Judgment.objects.filter(
+        trial__rater__study=study, trial__kind=Trial.Kind.TRIAL, trial__rater__excluded=False
+    ).count()
+
+
 def start_rater(*, study: Study, params: Mapping[str, str], user_agent: str = "") -> Rater:
-    """A new rater for the study link, or the existing one for a returning crowd id (who resumes)."""
+    """A new rater for the study link, or the existing one for a returning crowd id (who resumes).
+
+    New raters are refused once the study has ``target_judgments`` compared judgments from
+    raters in good standing; raters already in the study may finish.
+    """
     crowd = {name: str(params[name])[:128] for name in CROWD_PARAMS if params.get(name)}
     crowd_id = crowd.get("PROLIFIC_PID") or crowd.get("pid") or ""
     if crowd_id:
@@ -95,6 +105,8 @@ def start_rater(*, study: Study, params: Mapping[str, str], user_agent: str = ""
         if existing:
             return existing
     _require_open(study)
+    if study.target_judgments and _judged(study) >= study.target_judgments:
+        raise RatingError("study_full")
     try:
         with transaction.atomic():
             rater = Rater.objects.create(

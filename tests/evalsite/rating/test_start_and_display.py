@@ -103,3 +103,16 @@ def test_the_window_must_fit_three_crops_side_by_side_at_one_to_one_device_pixel
     assert services.required_window(study, 2.0)[0] == 3 * 256 + 4 * services.GAP_CSS_PX
     study.mode = Study.Mode.FLICKER
     assert services.required_window(study, 1.0)[0] == 512 + 2 * services.GAP_CSS_PX
+
+
+@pytest.mark.django_db
+def test_a_study_that_reached_its_target_takes_no_new_raters_but_lets_others_finish(make_rated_study, walk_rater):
+    study = make_rated_study(target_judgments=1, practice_trials=0, attention_rate=0.0)
+    first, second = walk_rater(study, pid="first"), walk_rater(study, pid="second")
+    trial = services.issue_trial(rater=first)
+    services.record_judgment(rater=first, trial_token=trial.token, choice="left", response_ms=1500)
+    with pytest.raises(RatingError) as caught:
+        services.start_rater(study=study, params={"pid": "third"})
+    assert caught.value.code == "study_full"
+    assert services.start_rater(study=study, params={"pid": "second"}).pk == second.pk
+    assert services.issue_trial(rater=second) is not None

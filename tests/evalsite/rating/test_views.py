@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from evalsite.rating.models import Judgment, Rater
+from evalsite.rating.services import exclude_rater
 
 TOKEN = re.compile(rb'name="trial" value="([^"]+)"')
 IMAGE = re.compile(r'src="(/s/[^"]+/img/[^"]+)"')
@@ -173,3 +174,14 @@ def test_the_trial_page_uses_a_bounded_number_of_queries(
         for _ in range(2 * round_ + 1):
             _answer(client, study)
         assert page.status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_excluded_rater_is_stopped_wherever_they_go(client, study, walk_rater):
+    rater = walk_rater(study, client=client)
+    exclude_rater(rater=rater, reason="failed attention checks")
+    for page in ("compare", "consent", "done"):
+        response = client.get(f"/s/{study.slug}/{page}/", follow=True)
+        assert b'data-code="excluded"' in response.content, page
+    response = client.get(f"/s/{study.slug}/", follow=True)
+    assert b'data-code="excluded"' in response.content
