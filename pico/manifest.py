@@ -74,6 +74,7 @@ SCHEMA = Schema(
         "encode_s": optional(_nonneg_float),
         "decode_s": optional(_nonneg_float),
         "psnr": optional(_number),
+        "psnr_y": optional(_number),
         "ms_ssim": optional(_number),
         "ssimulacra2": optional(_number),
         "sha256": optional(_hex64),

@@ -71,8 +71,11 @@ class _Curve:
             data = self.codec.encode(self.image, param)
             self.encode_s += time.perf_counter() - started
             self.points[param] = (8.0 * len(data) / self.pixels, data)
-        bpp = self.points[param][0]
-        return self.to_x(param), math.log2(bpp / self.target_bpp)
+        return self.to_x(param), self.raw_f(self.to_x(param))
+
+    def raw_f(self, x: float) -> float:
+        """log2(bpp / target) of an already encoded coordinate."""
+        return math.log2(self.points[self.to_param(x)][0] / self.target_bpp)
 
 
 def find_param(
@@ -103,39 +106,43 @@ def find_param(
     # Below this bracket width the parameter cannot move the rate: integer steps, or a
     # thousandth of the range for real-valued parameters (flat steps of a quantiser table).
     resolution = 1.0 if codec.param_integer and not codec.param_log else span / 1000
+    last_side = 0
     while abs(fx) > band and len(curve.points) < max_encodes:
-        if fx < 0 and (below is None or x > below[0]):
+        side = -1 if fx < 0 else 1
+        if side < 0 and (below is None or x > below[0]):
             below = (x, fx)
-        if fx > 0 and (above is None or x < above[0]):
+        if side > 0 and (above is None or x < above[0]):
             above = (x, fx)
         if below and above:
+            if side == last_side:
+                # Illinois step: the other end has stayed put twice, so halve its weight; plain
+                # regula falsi would creep towards the root from one side on a convex curve.
+                below, above = (below, (above[0], above[1] / 2)) if side < 0 else ((below[0], below[1] / 2), above)
+            last_side = side
             a, b = below, above
             if b[0] - a[0] <= resolution:
-                granularity = 2.0 ** (b[1] - a[1]) - 1.0
+                granularity = 2.0 ** (curve.raw_f(b[0]) - curve.raw_f(a[0])) - 1.0
                 break
             guess = a[0] - a[1] * (b[0] - a[0]) / (b[1] - a[1])
-            margin = 0.1 * (b[0] - a[0])
-            if not a[0] + margin <= guess <= b[0] - margin:
-                guess = (a[0] + b[0]) / 2  # a secant step that hugs an end converges slowly: bisect
+            margin = 0.02 * (b[0] - a[0])
+            guess = min(max(guess, a[0] + margin), b[0] - margin)
             new_x, new_f = curve.f(guess)
             if new_x in (a[0], b[0]):  # rounding landed on a bracket end: step one unit inside
                 new_x, new_f = curve.f(a[0] + (1.0 if new_x == a[0] else (b[0] - a[0]) / 2))
                 if new_x in (a[0], b[0]):
-                    granularity = 2.0 ** (b[1] - a[1]) - 1.0
+                    granularity = 2.0 ** (curve.raw_f(b[0]) - curve.raw_f(a[0])) - 1.0
                     break
             x, fx = new_x, new_f
             continue
-        known = below or above
         end = curve.x_max if fx < 0 else curve.x_min
         if x == end:
             break  # the target is beyond what this end of the parameter range reaches
         others = [(px, pf) for px, pf in _seen(curve) if px != x]
         if others:
             px, pf = min(others, key=lambda p: abs(p[0] - x))
-            local = (fx - pf) / (x - px) if x != px else 0.0
+            local = (fx - pf) / (x - px)
             slope = local if local > 1e-6 else slope
-        step = -fx / slope
-        guess = x + step * (1.1 if known else 1.0)  # overshoot a little so the next point brackets
+        guess = x - fx / slope * (1.1 if others else 1.0)  # overshoot a little so the next point brackets
         x, fx = curve.f(min(max(guess, curve.x_min), curve.x_max))
     return _result(curve, target_bpp, tolerance, granularity)
 

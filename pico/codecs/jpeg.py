@@ -27,7 +27,7 @@ class Jpeg(PillowCodec):
         return 50.0 + math.log2(target_bpp) / 0.035
 
     def version(self) -> str:
-        return f"libjpeg-turbo {features.version('jpg')} / Pillow {PIL.__version__}"
+        return f"libjpeg-turbo {features.version('libjpeg_turbo')} / Pillow {PIL.__version__}"
 
     def save_options(self, param: float) -> dict[str, Any]:
         return {"quality": int(param), "optimize": True, "progressive": True, "subsampling": self.subsampling}

@@ -48,3 +48,9 @@ def images_dir(tmp_path: Path) -> Path:
     Image.fromarray(photo_like(160, 112, seed=2)).save(folder / "garden.png")
     Image.fromarray(photo_like(128, 96, seed=3)).save(folder / "harbour.png")
     return folder
+
+
+@pytest.fixture(scope="session")
+def make_photo():
+    """The photo-like image factory, for tests that need several sizes or seeds."""
+    return photo_like
