@@ -133,3 +133,15 @@ def attention_positions(n_trials: int, rate: float, seed: str) -> frozenset[int]
     rng = random.Random(seed)
     stride = (n_trials - 1) / count
     return frozenset(1 + int(i * stride) + rng.randrange(max(1, int(stride))) for i in range(count))
+
+
+def planned_trials(n_trials: int, attention: frozenset[int], n_pairs: int) -> int:
+    """How many main trials a rater will make: ``n_trials``, or fewer when the design runs out of pairs first."""
+    used = 0
+    for index in range(n_trials):
+        if index in attention:
+            continue
+        if used == n_pairs:
+            return index
+        used += 1
+    return n_trials

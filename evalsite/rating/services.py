@@ -35,6 +35,7 @@ from evalsite.rating.scheduler import (
     StudyState,
     attention_positions,
     design_pairs,
+    planned_trials,
 )
 from evalsite.rating.stages import stage_after
 from evalsite.rating.stimuli import make_rater_stimuli
@@ -249,6 +250,14 @@ def _create_trial(rater: Rater, kind: str, pair: Pair, seq: int, rng: random.Ran
         crop_h=h,
     )
     return trial
+
+
+def session_length(rater: Rater) -> int:
+    """Main trials (compared and attention) this rater will make, for the progress bar."""
+    study = rater.study
+    attention = attention_positions(study.trials_per_rater, study.attention_rate, rater.token)
+    pairs = _design(tuple(selectors.study_conditions(study)))
+    return planned_trials(study.trials_per_rater, attention, len(pairs))
 
 
 def _complete(rater: Rater) -> None:

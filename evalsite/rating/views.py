@@ -134,6 +134,7 @@ def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
             "practice": practice,
             "practice_number": practice_done + 1,
             "done": done,
+            "total": services.session_length(rater),
         },
     )
 

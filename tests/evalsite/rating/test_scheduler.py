@@ -14,6 +14,7 @@ from evalsite.rating.scheduler import (
     StudyState,
     attention_positions,
     design_pairs,
+    planned_trials,
 )
 
 
@@ -103,3 +104,10 @@ def test_attention_positions_follow_the_rate_and_skip_the_first_trial():
     assert attention_positions(100, 0.05, "seed") == positions
     assert attention_positions(100, 0.0, "seed") == frozenset()
     assert len(attention_positions(10, 0.01, "s")) == 1
+
+
+def test_a_session_is_as_long_as_configured_unless_the_design_runs_out_of_pairs():
+    assert planned_trials(10, frozenset({3, 7}), n_pairs=20) == 10
+    # 5 pairs: indices 0,1,2 pairs, 3 attention, 4,5 pairs -> the next pair index (6) ends the session.
+    assert planned_trials(10, frozenset({3, 7}), n_pairs=5) == 6
+    assert planned_trials(10, frozenset(), n_pairs=0) == 0

@@ -185,3 +185,12 @@ def test_an_excluded_rater_is_stopped_wherever_they_go(client, study, walk_rater
         assert b'data-code="excluded"' in response.content, page
     response = client.get(f"/s/{study.slug}/", follow=True)
     assert b'data-code="excluded"' in response.content
+
+
+@pytest.mark.django_db
+def test_the_progress_bar_counts_to_the_comparisons_the_rater_will_make(client, make_rated_study, walk_rater):
+    # One image, two levels: a single pair, so the session ends after one comparison whatever the setting.
+    study = make_rated_study(images=1, qualities=(10, 90), trials_per_rater=50, attention_rate=0.0, practice_trials=0)
+    walk_rater(study, client=client)
+    page = client.get(f"/s/{study.slug}/compare/").content.decode()
+    assert 'max="1"' in page and "0 / 1" in page
