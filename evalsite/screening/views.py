@@ -34,11 +34,16 @@ def _run(request: HttpRequest, study: Study, rater: Rater, kind: str, template: 
         else:
             rater.refresh_from_db()
             return redirect(page_for(rater), slug=study.slug)
-    if kind == ScreeningAttempt.Kind.COLOUR:
-        items = [{"index": i.index, "url": image_url(study.slug, i.token, "plate")} for i in attempt.items.all()]
-    else:
-        items = [{"index": i.index, "images": comparison_urls(study.slug, i.token)} for i in attempt.items.all()]
-    return render(request, template, {"study": study, "items": items, "error": error, "answers": request.POST})
+    items = []
+    for item in attempt.items.all():
+        # An answer already given is kept when the page comes back with "please answer every item".
+        shown = {"index": item.index, "answer": request.POST.get(f"item-{item.index}", "")}
+        if kind == ScreeningAttempt.Kind.COLOUR:
+            shown["url"] = image_url(study.slug, item.token, "plate")
+        else:
+            shown["images"] = comparison_urls(study.slug, item.token)
+        items.append(shown)
+    return render(request, template, {"study": study, "items": items, "error": error})
 
 
 @never_cache

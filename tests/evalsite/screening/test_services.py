@@ -135,3 +135,15 @@ def test_plate_images_are_served_to_their_rater_only(study, walk_rater, client):
     response = client.get(urls[1])
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert Client().get(urls[1]).status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_incomplete_artifact_page_comes_back_with_the_answers_given(study, walk_rater, client):
+    rater = walk_rater(study, Rater.Stage.ARTIFACT, client=client)
+    client.get(f"/s/{study.slug}/artifacts/")
+    response = client.post(f"/s/{study.slug}/artifacts/", {"item-0": "right"})
+    page = response.content.decode()
+    assert "Please answer every item" in page
+    assert re.search(r'name="item-0" value="right" required checked', page)
+    rater.refresh_from_db()
+    assert rater.stage == Rater.Stage.ARTIFACT
