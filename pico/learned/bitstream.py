@@ -34,6 +34,7 @@ from pico.errors import BitstreamError
 
 MAGIC = b"PICO"
 FORMAT_VERSION = 1
+MAX_SIDE = 1 << 16
 _HEAD = struct.Struct("<IIBHBHH")
 
 
@@ -90,9 +91,11 @@ def unpack(data: bytes, expected_model_id: str | None = None) -> tuple[Header, l
     if zlib.crc32(payload, zlib.crc32(data[:at])) != crc:
         raise BitstreamError("corrupt or truncated bitstream: CRC-32 mismatch")
     if (
-        header.tile_core <= 0
-        or header.rows * header.tile_core < header.height
-        or header.cols * header.tile_core < header.width
+        not 0 < header.width <= MAX_SIDE
+        or not 0 < header.height <= MAX_SIDE
+        or header.tile_core <= 0
+        or header.rows != -(-header.height // header.tile_core)
+        or header.cols != -(-header.width // header.tile_core)
     ):
         raise BitstreamError(
             f"inconsistent header: {header.rows}x{header.cols} tiles of {header.tile_core} px for {header.width}x{header.height}"

@@ -86,8 +86,8 @@ def iter_sources(packages: tuple[str, ...] = PACKAGES) -> Iterator[tuple[str, Pa
             yield pkg, path
 
 
-def prepare(out: Path, install: bool = False) -> dict[str, int]:
-    """Write downscaled PNGs to ``out/train`` and ``out/heldout``; returns counts."""
+def prepare(out: Path, install: bool = False, heldout_only: bool = False) -> dict[str, int]:
+    """Write downscaled PNGs to ``out/train`` and ``out/heldout`` (only the latter if asked); returns counts."""
     if install:
         subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES], check=True)
     missing = [p for p in PACKAGES if not package_images(p)]
@@ -96,6 +96,8 @@ def prepare(out: Path, install: bool = False) -> dict[str, int]:
     counts = {"train": 0, "heldout": 0, "skipped": 0}
     seen: set[str] = set()
     for pkg, path in iter_sources():
+        if heldout_only and not any(h in path.stem for h in HELDOUT):
+            continue
         stem = (
             path.stem
             if pkg != "plasma-workspace-wallpapers"
@@ -115,6 +117,8 @@ def prepare(out: Path, install: bool = False) -> dict[str, int]:
             counts["skipped"] += 1
             continue
         split = "heldout" if any(stem.startswith(h) for h in HELDOUT) else "train"
+        if heldout_only and split == "train":
+            continue
         dest = out / split / f"{key}.png"
         dest.parent.mkdir(parents=True, exist_ok=True)
         small.save(dest)

@@ -14,10 +14,8 @@ from torch.nn import functional as F
 
 def haar_down(x: torch.Tensor) -> torch.Tensor:
     """Orthonormal 2D Haar analysis: (N, C, H, W) -> (N, 4C, H/2, W/2), subbands LL, LH, HL, HH."""
-    a = x[:, :, 0::2, 0::2]
-    b = x[:, :, 0::2, 1::2]
-    c = x[:, :, 1::2, 0::2]
-    d = x[:, :, 1::2, 1::2]
+    # pixel_unshuffle gathers the 2x2 polyphase components contiguously (fast, and traceable).
+    a, b, c, d = F.pixel_unshuffle(x, 2).unflatten(1, (-1, 4)).unbind(2)
     ll = (a + b + c + d) * 0.5
     lh = (a - b + c - d) * 0.5
     hl = (a + b - c - d) * 0.5
@@ -54,6 +52,10 @@ class ConvScale(nn.Module):
     def __init__(self, c_in: int, c_out: int, kernel_size: int = 3) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2)
+        # He initialisation keeps the activation scale through the deep, unnormalised stack
+        # (PyTorch's default shrinks it ~3x per layer, which starves early layers of gradient).
+        nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
+        nn.init.zeros_(self.conv.bias)
         self.log_s_in = nn.Parameter(torch.zeros(c_in))
         self.log_s_out = nn.Parameter(torch.zeros(c_out))
 

@@ -71,3 +71,9 @@ def test_bpp_counts_the_file_bytes(tiny_model, photo):
     data = encode_image(tiny_model, "tiny", photo, 4)
     header, chunks = bitstream.unpack(data)
     assert len(data) == 6 + len("tiny") + 16 + 4 + sum(4 + len(c) for c in chunks)
+
+
+def test_a_header_whose_tile_grid_does_not_cover_the_image_is_refused():
+    bad = Header("tiny", width=100, height=60, level=0, tile_core=56, tile_margin=4, rows=1, cols=1)
+    with pytest.raises(BitstreamError, match="inconsistent header"):
+        bitstream.unpack(bitstream.pack(bad, [b"\0\0\0\0"]))
