@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from analysis.errors import AnalysisError
 from evalsite.studies import selectors
 from evalsite.studies.models import Stimulus, Study
 
-PREVIEW_DRAWS = 200  # Laplace draws: enough for a 95% interval on a page, milliseconds to compute
+PREVIEW_DRAWS = 200  # Laplace draws: enough for a 95% interval on a page
+PREVIEW_CACHE_S = 3600
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,27 @@ def fit_scores(study: Study, *, method: str = "map", **fit_options) -> Scores | 
     except AnalysisError:
         return None  # e.g. conditions not yet connected by any comparison: the page says "not enough data"
     return Scores(anchor, elo_table(fit), bdrate_table(fit), rater_table(fit), method)
+
+
+def preview_scores(study: Study) -> Scores | None:
+    """The MAP preview of the study page, cached until a judgment arrives or a rater is excluded or included.
+
+    A fit of a large study takes seconds; without the cache every page view would pay for it.
+    """
+    from django.core.cache import cache
+    from django.db.models import Count, Max
+
+    from evalsite.rating.models import Judgment
+
+    stamp = Judgment.objects.filter(trial__rater__study=study).aggregate(n=Count("pk"), last=Max("pk"))
+    excluded = ",".join(map(str, study.raters.filter(excluded=True).order_by("pk").values_list("pk", flat=True)))
+    digest = hashlib.sha256(excluded.encode()).hexdigest()[:16]
+    key = f"studies:preview:{study.pk}:{study.created_at.timestamp()}:{stamp['n']}:{stamp['last']}:{digest}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = (fit_scores(study),)  # a tuple, so that "not enough data" (None) is cached too
+        cache.set(key, cached, PREVIEW_CACHE_S)
+    return cached[0]
 
 
 def write_scores(scores: Scores, folder: Path) -> list[Path]:

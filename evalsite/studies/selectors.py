@@ -50,7 +50,7 @@ def study_for(user: AbstractBaseUser, slug: str) -> Study:
 
 def rater_label(rater: Rater) -> str:
     """The pseudonymous rater id used in exports (crowd ids stay in raters.csv only)."""
-    return f"r{rater.pk}"
+    return f"r{rater.pk}"  # judgment_rows builds the same label from the id
 
 
 def judgments_queryset(
@@ -66,31 +66,38 @@ def judgments_queryset(
 
 
 def judgment_rows(study: Study, *, include_excluded: bool = False) -> list[dict[str, Any]]:
-    """Rows of judgments.csv for ``study``: compared trials only (practice and attention checks screen raters)."""
+    """Rows of judgments.csv for ``study``: compared trials only (practice and attention checks screen raters).
+
+    Read as plain values, not model instances: a PICO-sized study has tens of thousands of rows.
+    """
+    fields = {
+        "rater": "trial__rater_id",
+        "image": "trial__reference__name",
+        "a_codec": "trial__a__codec",
+        "a_level": "trial__a__level",
+        "b_codec": "trial__b__codec",
+        "b_level": "trial__b__level",
+        "winner": "winner",
+        "shown_left": "trial__shown_left",
+        "kind": "trial__kind",
+        "response_ms": "response_ms",
+        "switches": "switches",
+        "crop_x": "trial__crop_x",
+        "crop_y": "trial__crop_y",
+        "crop_w": "trial__crop_w",
+        "crop_h": "trial__crop_h",
+        "created_at": "created_at",
+        "excluded": "trial__rater__excluded",
+    }
     rows = []
-    for judgment in judgments_queryset(study, include_excluded=include_excluded):
-        trial: Trial = judgment.trial
-        row = {
-            "rater": rater_label(trial.rater),
-            "image": trial.reference.name,
-            "a_codec": trial.a.codec,
-            "a_level": trial.a.level,
-            "b_codec": trial.b.codec,
-            "b_level": trial.b.level,
-            "winner": judgment.winner,
-            "study": study.slug,
-            "shown_left": trial.shown_left,
-            "kind": trial.kind,
-            "response_ms": judgment.response_ms,
-            "switches": judgment.switches,
-            "crop_x": trial.crop_x,
-            "crop_y": trial.crop_y,
-            "crop_w": trial.crop_w,
-            "crop_h": trial.crop_h,
-            "created_at": judgment.created_at.isoformat(),
-        }
+    for values in judgments_queryset(study, include_excluded=include_excluded).values_list(*fields.values()):
+        row = dict(zip(fields, values, strict=True))
+        row["rater"] = f"r{row['rater']}"
+        row["study"] = study.slug
+        row["created_at"] = row["created_at"].isoformat()
+        excluded = row.pop("excluded")
         if include_excluded:
-            row["excluded"] = "yes" if trial.rater.excluded else "no"
+            row["excluded"] = "yes" if excluded else "no"
         rows.append(row)
     return rows
 

@@ -23,7 +23,7 @@ from evalsite.studies import exports, selectors, services
 from evalsite.studies.config import StudyFileError, load_study_file
 from evalsite.studies.forms import CreateStudyForm
 from evalsite.studies.models import Stimulus, Study
-from evalsite.studies.scores import Scores, fit_scores
+from evalsite.studies.scores import Scores, preview_scores
 from evalsite.studies.tasks import analysis_dir, generate_study_task, report_task
 
 
@@ -74,7 +74,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         for reference in references
     ]
     report = analysis_dir(study) / "report.html"
-    scores = fit_scores(study) if study.state != Study.State.DRAFT else None
+    scores = preview_scores(study) if study.state != Study.State.DRAFT else None
     raters = selectors.rater_rows(study)
     reliability = dict(zip(scores.raters["rater"], scores.raters["reliability"], strict=True)) if scores else {}
     for row in raters:

@@ -82,3 +82,25 @@ def test_the_elo_preview_waits_for_judgments(make_study):
     from evalsite.studies.scores import fit_scores
 
     assert fit_scores(make_study()) is None
+
+
+def test_the_preview_is_cached_until_judgments_or_exclusions_change(make_study, judge, monkeypatch):
+    from evalsite.studies import scores as scores_module
+
+    study = make_study()
+    rater = judge(study, n=30, seed=1)
+    judge(study, n=30, seed=2)
+    fits = []
+    real = scores_module.fit_scores
+    monkeypatch.setattr(scores_module, "fit_scores", lambda s: fits.append(1) or real(s))
+    first = scores_module.preview_scores(study)
+    assert scores_module.preview_scores(study) is not None
+    assert len(fits) == 1
+    judge(study, n=5, seed=3)
+    scores_module.preview_scores(study)
+    assert len(fits) == 2
+    rater.excluded = True
+    rater.save()
+    assert len(scores_module.preview_scores(study).raters) == 2
+    assert len(fits) == 3
+    assert len(first.raters) == 2
