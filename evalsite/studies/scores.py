@@ -43,15 +43,12 @@ def study_frames(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     return judgments, manifest
 
 
-def fit_scores(study: Study, *, method: str = "map", **fit_options) -> Scores | None:
-    """Fit Elo to the study's judgments; ``None`` while there is not yet enough data to fit.
+def fit_study_elo(study: Study, *, method: str = "map", **fit_options):
+    """An :class:`analysis.elo.EloFit` of the study's judgments; ``None`` while there is not yet enough data.
 
-    ``method="map"`` is the live preview (MAP + Laplace, milliseconds); ``"nuts"`` is the full posterior.
+    ``method="map"`` is the live preview (MAP + Laplace, fast); ``"nuts"`` is the full posterior.
     """
-    from analysis.elo import elo_table
     from analysis.fitting import fit_elo
-    from analysis.raters import rater_table
-    from analysis.summaries import bdrate_table
 
     anchor = anchor_codec(study)
     judgments, manifest = study_frames(study)
@@ -60,10 +57,21 @@ def fit_scores(study: Study, *, method: str = "map", **fit_options) -> Scores | 
     if method == "map":
         fit_options.setdefault("draws", PREVIEW_DRAWS)
     try:
-        fit = fit_elo(judgments, manifest, anchor=anchor, method=method, **fit_options)
+        return fit_elo(judgments, manifest, anchor=anchor, method=method, **fit_options)
     except AnalysisError:
         return None  # e.g. conditions not yet connected by any comparison: the page says "not enough data"
-    return Scores(anchor, elo_table(fit), bdrate_table(fit), rater_table(fit), method)
+
+
+def fit_scores(study: Study, *, method: str = "map", **fit_options) -> Scores | None:
+    """Tables of a fit of the study (see :func:`fit_study_elo`); ``None`` while there is not enough data."""
+    from analysis.elo import elo_table
+    from analysis.raters import rater_table
+    from analysis.summaries import bdrate_table
+
+    fit = fit_study_elo(study, method=method, **fit_options)
+    if fit is None:
+        return None
+    return Scores(fit.anchor, elo_table(fit), bdrate_table(fit), rater_table(fit), method)
 
 
 def preview_scores(study: Study) -> Scores | None:
@@ -87,72 +95,20 @@ def preview_scores(study: Study) -> Scores | None:
     return cached[0]
 
 
-def write_scores(scores: Scores, folder: Path) -> list[Path]:
-    """Write elo.csv, bdrate.csv and raters.csv (the analysis output contract) into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in (("elo.csv", scores.elo), ("bdrate.csv", scores.bdrate), ("raters.csv", scores.raters)):
-        path = folder / name
-        frame.to_csv(path, index=False)
-        written.append(path)
-    return written
-
-
 def write_report(study: Study, folder: Path) -> Path:
-    """Full analysis into ``folder``: elo.csv, bdrate.csv, raters.csv, curves.png and report.html.
+    """The full analysis of ``analysis.report`` in ``folder``: elo.csv, bdrate.csv, raters.csv, figures, report.html.
 
-    The posterior is sampled with NUTS (setting STUDY_REPORT_METHOD = "map" gives a quick Laplace
-    fit instead, e.g. in tests).
+    The posterior is sampled with NUTS (setting STUDY_REPORT_METHOD = "map" gives the quick
+    Laplace fit instead, e.g. in tests).
     """
     from django.conf import settings
 
+    from analysis.report import write_report as write_analysis_report
+
     method = getattr(settings, "STUDY_REPORT_METHOD", "nuts")
     options = {"draws": 500, "tune": 500, "chains": 2} if method == "nuts" else {}
-    scores = fit_scores(study, method=method, **options)
-    if scores is None:
+    fit = fit_study_elo(study, method=method, **options)
+    if fit is None:
         raise AnalysisError(f"study {study.slug!r} has no judgments that connect its conditions yet; nothing to fit")
-    write_scores(scores, folder)
-    _curves_figure(scores).savefig(folder / "curves.png", dpi=120, bbox_inches="tight")
-    html = REPORT_TEMPLATE.format(
-        title=study.title,
-        slug=study.slug,
-        method=scores.method,
-        anchor=scores.anchor,
-        elo=scores.elo.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""),
-        bdrate=scores.bdrate.to_html(index=False, float_format=lambda v: f"{v:.1f}", na_rep=""),
-        raters=scores.raters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""),
-    )
-    (folder / "report.html").write_text(html, encoding="utf-8")
+    write_analysis_report(fit, folder)
     return folder
-
-
-def _curves_figure(scores: Scores):
-    """Rate–Elo curves: Elo (with its 95% interval) against bpp on a log axis, one line per codec."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 4.5))
-    axes = figure.subplots()
-    for codec, rows in scores.elo.sort_values(["codec", "bpp"]).groupby("codec"):
-        axes.plot(rows["bpp"], rows["elo"], marker="o", label=codec)
-        axes.fill_between(rows["bpp"], rows["elo_lo"], rows["elo_hi"], alpha=0.2)
-    axes.set_xscale("log")
-    axes.set_xlabel("bits per pixel (geometric mean over images)")
-    axes.set_ylabel(f"Elo (0 = lowest {scores.anchor} level)")
-    axes.legend()
-    axes.grid(alpha=0.3)
-    return figure
-
-
-REPORT_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}: analysis report</title>
-<style>body{{font:15px system-ui,sans-serif;max-width:1000px;margin:2rem auto}}table{{border-collapse:collapse}}
-td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}}</style></head>
-<body><h1>{title} <small>({slug})</small></h1>
-<p>Bayesian Elo fit ({method}); excluded raters, practice trials and attention checks left out.
-Elo is relative to the lowest level of <b>{anchor}</b>; intervals are 95% credible intervals.</p>
-<h2>Rate–Elo curves</h2><img src="curves.png" alt="rate-Elo curves" width="700">
-<h2>Elo per condition</h2>{elo}
-<h2>BD-rate against {anchor}</h2><p>Percent bits saved at equal Elo (negative = fewer bits).</p>{bdrate}
-<h2>Raters</h2>{raters}
-</body></html>
-"""

@@ -183,7 +183,15 @@ EXPORTS = {
     "raters.csv": lambda study, folder, request: _written(folder / "raters.csv", exports.write_raters, study),
     "bundle.zip": lambda study, folder, request: exports.build_bundle(study, folder, analysis_dir=analysis_dir(study)),
 }
-ANALYSIS_FILES = ("report.html", "curves.png", "elo.csv", "bdrate.csv", "raters.csv")
+ANALYSIS_FILES = (
+    "report.html",
+    "curves.png",
+    "winrates.png",
+    "elo.csv",
+    "bdrate.csv",
+    "objective_bdrate.csv",
+    "raters.csv",
+)
 
 
 def _written(path: Path, writer, study: Study, **options) -> Path:

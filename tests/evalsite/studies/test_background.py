@@ -97,8 +97,9 @@ def test_the_full_report_is_computed_on_demand(client, alice, make_study, judge,
     client.force_login(alice)
     client.post(f"/studies/{study.slug}/report/")
     folder = study_data_dir / study.slug / "analysis"
-    assert {p.name for p in folder.iterdir()} == {"elo.csv", "bdrate.csv", "raters.csv", "curves.png", "report.html"}
+    assert {"elo.csv", "bdrate.csv", "raters.csv", "curves.png", "report.html"} <= {p.name for p in folder.iterdir()}
     report = client.get(f"/studies/{study.slug}/analysis/report.html")
-    assert b"BD-rate against jpeg" in b"".join(report.streaming_content)
+    assert report["Content-Type"] == "text/html"
+    assert b"<table" in b"".join(report.streaming_content)
     with zipfile.ZipFile(io.BytesIO(client.get(f"/studies/{study.slug}/export/bundle.zip").content)) as bundle:
         assert "analysis/report.html" in bundle.namelist()
