@@ -222,10 +222,10 @@ def assemble(
         for record in sorted(group, key=lambda r: r["target_bpp"]):
             entry = {c: record.get(c) for c in REPORT_COLUMNS if c not in ("level", "status", "reason")}
             status, reason = record["status"], record.get("reason", "")
-            if status == "ok" and record["bitstream_sha256"] in seen:
+            if status == "ok" and (record["bitstream_sha256"] in seen or record["bpp"] == last_bpp):
                 status, reason = (
                     "duplicate",
-                    f"same bitstream as a lower target ({record['bpp']:.4g} bpp); the codec cannot tell these targets apart here",
+                    f"same rate as a lower target ({record['bpp']:.4g} bpp); the codec cannot tell these targets apart here",
                 )
             elif status == "ok" and record["bpp"] < last_bpp:
                 status, reason = (

@@ -98,7 +98,13 @@ def find_param(
     band = math.log2(1.0 + tolerance)
     span = curve.x_max - curve.x_min
     slope = codec.doublings_per_unit or 12.0 / span  # log2(bpp) per unit of x, a typical value
-    x0 = curve.to_x(codec.initial_param(target_bpp)) if codec.initial_param(target_bpp) else curve.x_min + span / 2
+    guess = codec.initial_param(target_bpp) if hasattr(codec, "initial_param") else None
+    if guess is not None:
+        x0 = curve.to_x(guess)
+    elif codec.param_at_1bpp is not None:
+        x0 = curve.to_x(codec.param_at_1bpp) + math.log2(target_bpp) / slope
+    else:
+        x0 = curve.x_min + span / 2
     below: tuple[float, float] | None = None  # (x, f) with f < 0: too few bits
     above: tuple[float, float] | None = None  # (x, f) with f > 0: too many bits
     x, fx = curve.f(x0)
@@ -106,8 +112,9 @@ def find_param(
     # Below this bracket width the parameter cannot move the rate: integer steps, or a
     # thousandth of the range for real-valued parameters (flat steps of a quantiser table).
     resolution = 1.0 if codec.param_integer and not codec.param_log else span / 1000
-    last_side = 0
-    while abs(fx) > band and len(curve.points) < max_encodes:
+    last_side, passes = 0, 0
+    while abs(fx) > band and len(curve.points) < max_encodes and passes < 4 * max_encodes:
+        passes += 1  # a guard: each pass should add an encode, but never loop forever if one does not
         side = -1 if fx < 0 else 1
         if side < 0 and (below is None or x > below[0]):
             below = (x, fx)
@@ -143,7 +150,14 @@ def find_param(
             local = (fx - pf) / (x - px)
             slope = local if local > 1e-6 else slope
         guess = x - fx / slope * (1.1 if others else 1.0)  # overshoot a little so the next point brackets
+        seen = len(curve.points)
         x, fx = curve.f(min(max(guess, curve.x_min), curve.x_max))
+        if len(curve.points) == seen:
+            # The step rounded back onto a point already encoded: move at least one unit
+            # (or to the range end) towards the target, so every pass costs one new encode.
+            x, fx = curve.f(min(max(x + math.copysign(resolution, -fx), curve.x_min), curve.x_max))
+            if len(curve.points) == seen:
+                break
     return _result(curve, target_bpp, tolerance, granularity)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import PIL
@@ -20,10 +19,8 @@ class Avif(PillowCodec):
     chroma = "420"
     extension = "avif"
     speed: ClassVar[int] = 4
+    param_at_1bpp = 60.0
     doublings_per_unit = 0.09
-
-    def initial_param(self, target_bpp: float) -> float:
-        return 60.0 + math.log2(target_bpp) / 0.09
 
     def available(self) -> str | None:
         try:

@@ -7,7 +7,6 @@ in the file, so libavif converts back with the same matrix.
 
 from __future__ import annotations
 
-import math
 import re
 import tempfile
 from pathlib import Path
@@ -34,10 +33,8 @@ class AvifSvt(PillowCodec):
     preset: ClassVar[int] = 4
     fmt: ClassVar[YuvFormat] = YuvFormat(chroma="420", bit_depth=8, matrix="bt709", full_range=True)
     timeout_s: ClassVar[float] = 600.0
+    param_at_1bpp = 22.8
     doublings_per_unit = 1 / 7
-
-    def initial_param(self, target_bpp: float) -> float:
-        return 35.0 - 7.0 * math.log2(target_bpp / 0.3)
 
     def available(self) -> str | None:
         return ffmpeg_missing("libsvtav1", "libdav1d")

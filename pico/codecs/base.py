@@ -33,9 +33,11 @@ class Codec:
     higher_param_more_bits: bool = True
     chroma: str = "420"
     extension: str = "bin"
-    # Rate-control hints: search log2(param) instead of param, and the typical slope of
-    # log2(bpp) per unit of the searched coordinate (None: 12 doublings over the range).
+    # Rate-control hints: search log2(param) instead of param; the parameter giving about
+    # 1 bpp on a typical photo (None: start mid-range); the typical slope of log2(bpp) per
+    # unit of the searched coordinate (None: 12 doublings over the range).
     param_log: bool = False
+    param_at_1bpp: float | None = None
     doublings_per_unit: float | None = None
 
     def version(self) -> str:
@@ -66,10 +68,6 @@ class Codec:
                 f"{self.name}: decoded {image.shape[1]}x{image.shape[0]}, smaller than the reference {width}x{height}"
             )
         return np.ascontiguousarray(image[:height, :width, :3])
-
-    def initial_param(self, target_bpp: float) -> float | None:
-        """A first guess of the parameter for ``target_bpp`` on a typical photo (None: mid-range)."""
-        return None
 
     def clamp_param(self, param: float) -> float:
         """``param`` limited to the range (and rounded for integer parameters)."""

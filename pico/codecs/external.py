@@ -64,6 +64,7 @@ class ExternalCodec(Codec):
         self.extension = str(recipe.get("extension", "bin"))
         self.param_log = bool(recipe.get("param_log", False))
         self.doublings_per_unit = float(recipe["doublings_per_unit"]) if "doublings_per_unit" in recipe else None
+        self.param_at_1bpp = float(recipe["param_at_1bpp"]) if "param_at_1bpp" in recipe else None
         self.timeout_s = float(recipe.get("timeout_s", 600))
         self.requires_env = [str(v) for v in recipe.get("requires_env", [])]
         self.fix = str(recipe.get("fix", "install the programs the recipe names and put them on PATH"))

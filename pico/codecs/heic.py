@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 from pico.codecs.base import PillowCodec
@@ -18,10 +17,8 @@ class Heic(PillowCodec):
     chroma = "420"
     extension = "heic"
     preset: ClassVar[str] = "slow"
+    param_at_1bpp = 60.0
     doublings_per_unit = 0.08
-
-    def initial_param(self, target_bpp: float) -> float:
-        return 60.0 + math.log2(target_bpp) / 0.08
 
     def available(self) -> str | None:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import PIL
@@ -21,10 +20,8 @@ class Jpeg(PillowCodec):
     chroma = "420"
     extension = "jpg"
     subsampling: ClassVar[int] = 2  # Pillow: 0 = 4:4:4, 2 = 4:2:0
+    param_at_1bpp = 50.0
     doublings_per_unit = 0.035
-
-    def initial_param(self, target_bpp: float) -> float:
-        return 50.0 + math.log2(target_bpp) / 0.035
 
     def version(self) -> str:
         return f"libjpeg-turbo {features.version('libjpeg_turbo')} / Pillow {PIL.__version__}"

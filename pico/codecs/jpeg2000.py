@@ -26,10 +26,8 @@ class Jpeg2000(PillowCodec):
     chroma = "444"
     extension = "j2k"
     param_log = True
+    param_at_1bpp = 1.0
     doublings_per_unit = 1.0
-
-    def initial_param(self, target_bpp: float) -> float:
-        return target_bpp
 
     def version(self) -> str:
         return f"OpenJPEG {features.version('jpg_2000')} / Pillow {PIL.__version__}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,10 +27,8 @@ class Jxl(Codec):
     extension = "jxl"
     effort: ClassVar[int] = 7
     param_log = True
+    param_at_1bpp = 1.66
     doublings_per_unit = 0.8
-
-    def initial_param(self, target_bpp: float) -> float:
-        return 2.0 ** (math.log2(1.5 / target_bpp) / 0.8)
 
     def available(self) -> str | None:
         try:

@@ -7,7 +7,6 @@ FFmpeg's native VVC decoder to YUV4MPEG2, converting back to RGB the same way.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, ClassVar
 
@@ -34,10 +33,8 @@ class Vvc(Codec):
     preset: ClassVar[str] = "medium"
     fmt: ClassVar[YuvFormat] = YuvFormat(chroma="420", bit_depth=10, matrix="bt709", full_range=True)
     timeout_s: ClassVar[float] = 600.0
+    param_at_1bpp = 21.6
     doublings_per_unit = 1 / 6
-
-    def initial_param(self, target_bpp: float) -> float:
-        return 32.0 - 6.0 * math.log2(target_bpp / 0.3)
 
     def available(self) -> str | None:
         return ffmpeg_missing("libvvenc", "vvc")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import PIL
@@ -21,10 +20,8 @@ class Webp(PillowCodec):
     param_integer = False
     chroma = "420"
     extension = "webp"
+    param_at_1bpp = 75.0
     doublings_per_unit = 0.03
-
-    def initial_param(self, target_bpp: float) -> float:
-        return 75.0 + math.log2(target_bpp) / 0.03
 
     def version(self) -> str:
         return f"libwebp {features.version('webp')} / Pillow {PIL.__version__}"
