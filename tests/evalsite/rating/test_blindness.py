@@ -94,7 +94,17 @@ def _walk(recorder: Recorder, study) -> Rater:
 
 
 def _forbidden(study) -> set[str]:
-    words = {"codec", "bpp", "level", "reconstruction", "rater-stimuli", "attention-", "screening-"}
+    words = {
+        "codec",
+        "bpp",
+        "level",
+        "reconstruction",
+        "rater-stimuli",
+        "attention-",
+        "screening-",
+        "webp",
+        study.title,
+    }
     for stimulus in Stimulus.objects.filter(study=study):
         words.add(stimulus.codec)
         words.add(stimulus.path.rsplit("/", 1)[-1])
@@ -129,6 +139,10 @@ def test_no_codec_level_bpp_or_file_name_reaches_the_rater(client, make_rated_st
         artifact_pass=3,
         qualities=(10, 40, 90),
     )
+    # Researchers name codecs in titles and descriptions; raters must not see those either.
+    study.title = "JPEG against WebP at 0.25 bpp"
+    study.description = "Compares jpeg and webp at three levels."
+    study.save()
     recorder = Recorder(client)
     rater = _walk(recorder, study)
     assert rater.stage == Rater.Stage.DONE, "the walk must reach the end for the check to cover every page"

@@ -111,3 +111,29 @@ def test_the_database_itself_refuses_a_second_judgment_row_for_a_trial(make_rate
     Judgment.objects.create(trial=trial, winner="a", response_ms=1000)
     with pytest.raises(IntegrityError), transaction.atomic():
         Judgment.objects.create(trial=trial, winner="b", response_ms=1000)
+
+
+@pytest.mark.django_db
+def test_a_judgment_stored_by_another_request_mid_way_is_returned_not_duplicated(
+    make_rated_study, walk_rater, monkeypatch
+):
+    # Where rows cannot be locked, another request may store the judgment after this one checked
+    # for it; the unique constraint then fires and the stored judgment is the answer.
+    rater = walk_rater(make_rated_study(practice_trials=0, attention_rate=0.0))
+    trial = services.issue_trial(rater=rater)
+    real_locked = services._locked
+
+    def locked_after_a_racing_insert(r):
+        if not Judgment.objects.filter(trial=trial).exists():
+            Judgment.objects.create(trial=trial, winner=trial.shown_left, response_ms=1200)
+        return real_locked(r)
+
+    monkeypatch.setattr(services, "_locked", locked_after_a_racing_insert)
+    same = services.record_judgment(rater=rater, trial_token=trial.token, choice="left", response_ms=1500)
+    assert not same.created and same.judgment.response_ms == 1200
+    assert Judgment.objects.filter(trial=trial).count() == 1
+    Judgment.objects.filter(trial=trial).delete()
+    monkeypatch.setattr(services, "_locked", locked_after_a_racing_insert)
+    with pytest.raises(RatingError) as caught:
+        services.record_judgment(rater=rater, trial_token=trial.token, choice="right", response_ms=1500)
+    assert caught.value.code == "already_judged"
