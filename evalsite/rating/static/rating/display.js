@@ -11,10 +11,11 @@
     gap: +box.dataset.gap, controls: +box.dataset.controls
   };
   function zoomLooksOff() {
-    // Chromium and Firefox scale innerWidth with zoom but not outerWidth; unavailable when outerWidth is 0.
+    // Chromium and Firefox scale innerWidth with zoom but not outerWidth (window borders add a
+    // few pixels); unavailable when outerWidth is 0. 90% and 110% zoom fall outside this band.
     if (!window.outerWidth || !window.innerWidth) return false;
     var ratio = window.outerWidth / window.innerWidth;
-    return ratio < 0.9 || ratio > 1.3;
+    return ratio < 0.95 || ratio > 1.08;
   }
   function measure() {
     var dpr = window.devicePixelRatio || 1;
