@@ -167,8 +167,11 @@ def rater_exclusion(request: HttpRequest, slug: str, rater_id: int) -> HttpRespo
 def study_report(request: HttpRequest, slug: str) -> HttpResponse:
     """Start the full analysis (posterior fit, curves, BD-rate table) in the background."""
     study = selectors.study_for(request.user, slug)
-    report_task.enqueue(study.pk)
-    messages.info(request, "The full report is being computed; it appears under Exports when ready.")
+    if preview_scores(study) is None:
+        messages.error(request, "Not enough judgments to fit yet: every condition must be compared at least once.")
+    else:
+        report_task.enqueue(study.pk)
+        messages.info(request, "The full report is being computed (a minute or two); reload this page to open it.")
     return redirect("studies:detail", slug=slug)
 
 

@@ -9,6 +9,13 @@ import pytest
 
 from tests.evalsite.conftest import synthetic_photo
 
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Alice, Bob and the demo login are created in most tests; PBKDF2 would dominate their run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 TINY_STUDY = """
 slug = "{slug}"
 title = "Tiny study"

@@ -103,3 +103,11 @@ def test_the_full_report_is_computed_on_demand(client, alice, make_study, judge,
     assert b"<table" in b"".join(report.streaming_content)
     with zipfile.ZipFile(io.BytesIO(client.get(f"/studies/{study.slug}/export/bundle.zip").content)) as bundle:
         assert "analysis/report.html" in bundle.namelist()
+
+
+def test_the_report_waits_for_judgments(client, alice, make_study, immediate_tasks, study_data_dir):
+    study = make_study()
+    client.force_login(alice)
+    response = client.post(f"/studies/{study.slug}/report/", follow=True)
+    assert "Not enough judgments" in response.content.decode()
+    assert not (study_data_dir / study.slug / "analysis").exists()
