@@ -19,6 +19,8 @@ RATER_COLUMNS = [
     "crowd_id",
     "stage",
     "screened_out",
+    "colour",
+    "artifact",
     "excluded",
     "excluded_reason",
     "judgments",

@@ -130,12 +130,20 @@ def manifest_rows(study: Study) -> list[dict[str, Any]]:
 
 
 def rater_rows(study: Study) -> list[dict[str, Any]]:
-    """One row per rater: stage, screening outcome, attention failures, timing and agreement with the majority.
+    """One row per rater: stage, screening scores, attention failures, timing and agreement with the majority.
 
     ``agreement`` is the share of a rater's trial judgments that agree with the majority of the
     other raters on the same pair: a cheap reliability estimate that needs no model fit.
     """
+    from evalsite.screening.models import ScreeningAttempt
+
     raters = list(study.raters.all())
+    screening: dict[tuple[int, str], str] = {}
+    for rater_id, kind, score, passed in ScreeningAttempt.objects.filter(rater__study=study).values_list(
+        "rater_id", "kind", "score", "passed"
+    ):
+        outcome = "pending" if passed is None else ("passed" if passed else "failed")
+        screening[(rater_id, kind)] = f"{score if score is not None else '-'} ({outcome})"
     trials = Trial.objects.filter(rater__study=study, judgment__isnull=False).select_related("judgment", "a", "b")
     per_rater: dict[int, list[Trial]] = defaultdict(list)
     votes: Counter[tuple[int, int, int]] = Counter()  # (winner stimulus, loser stimulus, reference)
@@ -156,6 +164,8 @@ def rater_rows(study: Study) -> list[dict[str, Any]]:
                 "crowd_id": rater.crowd_id,
                 "stage": rater.stage,
                 "screened_out": rater.stage == Rater.Stage.SCREENED_OUT,
+                "colour": screening.get((rater.pk, "colour"), ""),
+                "artifact": screening.get((rater.pk, "artifact"), ""),
                 "excluded": rater.excluded,
                 "excluded_reason": rater.excluded_reason,
                 "judgments": len(compared),

@@ -40,3 +40,4 @@ def test_a_created_study_takes_raters_and_its_page_shows_their_judgments(
     assert f'<b id="n-judgments">{trials}</b>' in page
     assert '<b id="n-completed">1</b>' in page
     assert "P1" in page
+    assert page.count("(passed)</td>") == 2  # colour and artifact tests, from the screening app
