@@ -38,3 +38,9 @@ def test_researchers_see_their_own_studies_only(client, make_study, bob):
     response = client.get("/studies/")
     assert response.status_code == 200
     assert b"alices" not in response.content
+
+
+def test_the_site_stylesheet_is_served(client):
+    response = client.get("/static/css/site.css")
+    assert response.status_code == 200
+    assert b".topbar" in b"".join(response.streaming_content)
