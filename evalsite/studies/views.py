@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
@@ -30,7 +31,11 @@ from evalsite.studies.tasks import analysis_dir, generate_study_task, report_tas
 @login_required
 def study_list(request: HttpRequest) -> HttpResponse:
     """Studies the researcher owns or that were shared with them."""
-    studies = selectors.visible_studies(request.user).annotate(n_raters=Count("raters", distinct=True))
+    studies = (
+        selectors.visible_studies(request.user)
+        .select_related("owner")
+        .annotate(n_raters=Count("raters", distinct=True))
+    )
     return render(request, "studies/list.html", {"studies": studies})
 
 
@@ -160,6 +165,23 @@ def rater_exclusion(request: HttpRequest, slug: str, rater_id: int) -> HttpRespo
         services.exclude_rater(study=study, rater=rater, reason=reason, actor=request.user)
         messages.success(request, f"Rater r{rater.pk} is excluded: {reason}.")
     return redirect(reverse("studies:detail", kwargs={"slug": study.slug}) + "#raters")
+
+
+@login_required
+@require_POST
+def study_share(request: HttpRequest, slug: str) -> HttpResponse:
+    """Share the study with another researcher (owner only)."""
+    study = selectors.study_for(request.user, slug)
+    username = request.POST.get("username", "").strip()
+    other = get_user_model().objects.filter(username=username).first()
+    if study.owner_id != request.user.pk:
+        messages.error(request, "Only the study's owner can share it.")
+    elif other is None or other.pk == request.user.pk:
+        messages.error(request, f"No other researcher is called {username!r}.")
+    else:
+        services.share_study(study=study, user=other, actor=request.user)
+        messages.success(request, f"{other.get_username()} can now see and manage this study.")
+    return redirect("studies:detail", slug=slug)
 
 
 @login_required

@@ -33,6 +33,7 @@ def study_urls(study: Study, rater: Rater) -> list[tuple[str, str]]:
         ("post", f"/studies/{slug}/action/close/"),
         ("post", f"/studies/{slug}/raters/{rater.pk}/"),
         ("post", f"/studies/{slug}/report/"),
+        ("post", f"/studies/{slug}/share/"),
     ]
 
 
@@ -122,3 +123,13 @@ def test_gallery_images_are_served_to_the_owner(client, study, alice):
     response = client.get(f"/studies/{study.slug}/image/stimulus/{stimulus.pk}/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+
+
+def test_the_owner_shares_a_study_from_its_page(client, study, alice, bob):
+    client.force_login(alice)
+    client.post(f"/studies/{study.slug}/share/", {"username": "bob"})
+    assert list(study.shared_with.all()) == [bob]
+    client.force_login(bob)
+    assert client.get(f"/studies/{study.slug}/").status_code == 200
+    response = client.post(f"/studies/{study.slug}/share/", {"username": "bob"}, follow=True)
+    assert "Only the study&#x27;s owner can share it." in response.content.decode()
