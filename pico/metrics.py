@@ -58,7 +58,7 @@ def _ssim_cs(x: np.ndarray, y: np.ndarray, window: np.ndarray) -> tuple[float, f
     sxy = _gauss_valid(x * y, window) - mu_x * mu_y
     cs_map = (2 * sxy + c2) / (sxx + syy + c2)
     ssim_map = (2 * mu_x * mu_y + c1) / (mu_x * mu_x + mu_y * mu_y + c1) * cs_map
-    return float(ssim_map.mean()), float(cs_map.mean())
+    return float(ssim_map.mean(dtype=np.float64)), float(cs_map.mean(dtype=np.float64))
 
 
 def _pool2(plane: np.ndarray) -> np.ndarray:
@@ -78,11 +78,11 @@ def ms_ssim(reference: np.ndarray, distorted: np.ndarray) -> float:
         return math.nan
     taps = np.arange(11) - 5.0
     window = np.exp(-(taps**2) / (2 * 1.5**2))
-    window /= window.sum()
+    window = (window / window.sum()).astype(np.float32)
     values = []
     for channel in range(3):
-        x = reference[..., channel].astype(np.float64)
-        y = distorted[..., channel].astype(np.float64)
+        x = reference[..., channel].astype(np.float32)
+        y = distorted[..., channel].astype(np.float32)
         factors = []
         for level in range(len(MS_SSIM_WEIGHTS)):
             ssim, cs = _ssim_cs(x, y, window)
@@ -267,7 +267,7 @@ def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
         artifact, detail_lost = np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
         # Per channel: [ssim mean, ssim 4-norm, artifact mean, artifact 4-norm, detail mean, detail 4-norm].
         per_channel = [
-            [m.mean(axis=(0, 1), dtype=np.float64), (m.astype(np.float64) ** 4).mean(axis=(0, 1)) ** 0.25]
+            [m.mean(axis=(0, 1), dtype=np.float64), np.square(np.square(m)).mean(axis=(0, 1), dtype=np.float64) ** 0.25]
             for m in (ssim, artifact, detail_lost)
         ]
         scores.append(np.array(per_channel))  # shape (3 maps, 2 norms, 3 channels)
