@@ -169,6 +169,23 @@ def rater_exclusion(request: HttpRequest, slug: str, rater_id: int) -> HttpRespo
 
 @login_required
 @require_POST
+def study_generate(request: HttpRequest, slug: str) -> HttpResponse:
+    """Run the generation of a draft made with the form again: after a failure or a killed worker it resumes."""
+    study = selectors.study_for(request.user, slug)
+    study_file = services.study_dir(study) / "study.toml"
+    if study.state != Study.State.DRAFT:
+        messages.error(request, str(services.StudyError("stimuli_frozen", slug=study.slug, state=study.state)))
+    elif not study_file.is_file():
+        messages.error(request, "This study was made from a file on the server: rerun `manage.py create_study FILE`.")
+    else:
+        Study.objects.filter(pk=study.pk).update(generation=Study.Generation.QUEUED, generation_message="queued")
+        generate_study_task.enqueue(study.pk, str(study_file))
+        messages.info(request, "Generation queued; finished reconstructions are reused.")
+    return redirect("studies:detail", slug=slug)
+
+
+@login_required
+@require_POST
 def study_share(request: HttpRequest, slug: str) -> HttpResponse:
     """Share the study with another researcher (owner only)."""
     study = selectors.study_for(request.user, slug)

@@ -111,3 +111,21 @@ def test_the_report_waits_for_judgments(client, alice, make_study, immediate_tas
     response = client.post(f"/studies/{study.slug}/report/", follow=True)
     assert "Not enough judgments" in response.content.decode()
     assert not (study_data_dir / study.slug / "analysis").exists()
+
+
+def test_a_failed_generation_can_be_run_again_from_the_page(client, alice, immediate_tasks, image_root, monkeypatch):
+    from evalsite.studies import services
+
+    real = services.import_stimuli
+    monkeypatch.setattr(services, "import_stimuli", lambda **kwargs: (_ for _ in ()).throw(OSError("disk full")))
+    client.force_login(alice)
+    client.post("/studies/new/", {**FORM, "images_folder": "images"})
+    study = Study.objects.get(slug="fromform")
+    assert study.generation == Study.Generation.FAILED
+    assert "disk full" in client.get("/studies/fromform/").content.decode()
+
+    monkeypatch.setattr(services, "import_stimuli", real)
+    client.post("/studies/fromform/generate/")
+    study.refresh_from_db()
+    assert study.generation == Study.Generation.DONE
+    assert "(0 reconstructions made, 8 reused)" in study.generation_message

@@ -34,6 +34,7 @@ def study_urls(study: Study, rater: Rater) -> list[tuple[str, str]]:
         ("post", f"/studies/{slug}/raters/{rater.pk}/"),
         ("post", f"/studies/{slug}/report/"),
         ("post", f"/studies/{slug}/share/"),
+        ("post", f"/studies/{slug}/generate/"),
     ]
 
 
