@@ -134,3 +134,19 @@ def test_the_owner_shares_a_study_from_its_page(client, study, alice, bob):
     assert client.get(f"/studies/{study.slug}/").status_code == 200
     response = client.post(f"/studies/{study.slug}/share/", {"username": "bob"}, follow=True)
     assert "Only the study&#x27;s owner can share it." in response.content.decode()
+
+
+def test_the_study_page_costs_the_same_queries_for_more_raters(client, study, judge, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(alice)
+    judge(study, n=20, seed=1)
+    judge(study, n=20, seed=2)
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/studies/{study.slug}/")
+    for seed in range(3, 9):
+        judge(study, n=20, seed=seed)
+    with CaptureQueriesContext(connection) as many:
+        client.get(f"/studies/{study.slug}/")
+    assert len(many.captured_queries) == len(few.captured_queries)
