@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from evalsite.rating.models import Rater
+from evalsite.rating.services import rater_link
 from evalsite.studies import exports, selectors, services
 from evalsite.studies.config import StudyFileError, load_study_file
 from evalsite.studies.forms import CreateStudyForm
@@ -71,8 +72,6 @@ def study_create(request: HttpRequest) -> HttpResponse:
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The study page: state and actions, progress, Elo preview, stimuli gallery, raters and exports."""
     study = selectors.study_for(request.user, slug)
-    from evalsite.rating.services import rater_link
-
     references = study.references.prefetch_related("stimuli")
     gallery = [
         (reference, [s for s in reference.stimuli.all() if s.role == Stimulus.Role.CONDITION])
