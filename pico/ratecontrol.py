@@ -57,11 +57,23 @@ class _Curve:
         self.x_min, self.x_max = min(ends), max(ends)
 
     def to_x(self, param: float) -> float:
+        offset = self.codec.param_log_offset
+        if offset is not None:
+            return self.sign * -math.log2(offset - param)
         return self.sign * (math.log2(param) if self.log else param)
 
     def to_param(self, x: float) -> float:
         value = self.sign * x
+        offset = self.codec.param_log_offset
+        if offset is not None:
+            return self.codec.clamp_param(offset - 2.0**-value)
         return self.codec.clamp_param(2.0**value if self.log else value)
+
+    def width(self, a: float, b: float) -> float:
+        """How far apart two coordinates are, in parameter units when the codec states its step."""
+        if self.codec.param_step is not None or (self.codec.param_integer and not self.log):
+            return abs(self.to_param(b) - self.to_param(a))
+        return abs(b - a)
 
     def f(self, x: float) -> tuple[float, float]:
         """(x actually used after rounding, log2(bpp / target)) for coordinate x."""
@@ -111,7 +123,9 @@ def find_param(
     granularity = 0.0
     # Below this bracket width the parameter cannot move the rate: integer steps, or a
     # thousandth of the range for real-valued parameters (flat steps of a quantiser table).
-    resolution = 1.0 if codec.param_integer and not codec.param_log else span / 1000
+    resolution = codec.param_step or (1.0 if codec.param_integer and not codec.param_log else span / 1000)
+    if codec.param_integer and codec.param_log:
+        resolution = 1.0
     last_side, passes = 0, 0
     while abs(fx) > band and len(curve.points) < max_encodes and passes < 4 * max_encodes:
         passes += 1  # a guard: each pass should add an encode, but never loop forever if one does not
@@ -127,7 +141,7 @@ def find_param(
                 below, above = (below, (above[0], above[1] / 2)) if side < 0 else ((below[0], below[1] / 2), above)
             last_side = side
             a, b = below, above
-            if b[0] - a[0] <= resolution:
+            if curve.width(a[0], b[0]) <= resolution:
                 granularity = 2.0 ** (curve.raw_f(b[0]) - curve.raw_f(a[0])) - 1.0
                 break
             guess = a[0] - a[1] * (b[0] - a[0]) / (b[1] - a[1])
@@ -149,7 +163,10 @@ def find_param(
             px, pf = min(others, key=lambda p: abs(p[0] - x))
             local = (fx - pf) / (x - px)
             slope = local if local > 1e-6 else slope
-        guess = x - fx / slope * (1.1 if others else 1.0)  # overshoot a little so the next point brackets
+        step = -fx / slope * (1.1 if others else 1.0)  # overshoot a little so the next point brackets
+        guess = x + math.copysign(
+            min(abs(step), span / 3), step
+        )  # a flat local slope must not fling x across the range
         seen = len(curve.points)
         x, fx = curve.f(min(max(guess, curve.x_min), curve.x_max))
         if len(curve.points) == seen:

@@ -37,8 +37,11 @@ class Codec:
     # 1 bpp on a typical photo (None: start mid-range); the typical slope of log2(bpp) per
     # unit of the searched coordinate (None: 12 doublings over the range).
     param_log: bool = False
+    param_log_offset: float | None = None  # search -log2(offset - param): for scales that explode near their top
     param_at_1bpp: float | None = None
     doublings_per_unit: float | None = None
+    # Smallest parameter change that can change the bitstream (None: 1 for integers, else range/1000).
+    param_step: float | None = None
 
     def version(self) -> str:
         """Library name and version, part of the cache key."""

@@ -65,6 +65,8 @@ class ExternalCodec(Codec):
         self.param_log = bool(recipe.get("param_log", False))
         self.doublings_per_unit = float(recipe["doublings_per_unit"]) if "doublings_per_unit" in recipe else None
         self.param_at_1bpp = float(recipe["param_at_1bpp"]) if "param_at_1bpp" in recipe else None
+        self.param_step = float(recipe["param_step"]) if "param_step" in recipe else None
+        self.param_log_offset = float(recipe["param_log_offset"]) if "param_log_offset" in recipe else None
         self.timeout_s = float(recipe.get("timeout_s", 600))
         self.requires_env = [str(v) for v in recipe.get("requires_env", [])]
         self.fix = str(recipe.get("fix", "install the programs the recipe names and put them on PATH"))

@@ -20,8 +20,8 @@ class Jpeg(PillowCodec):
     chroma = "420"
     extension = "jpg"
     subsampling: ClassVar[int] = 2  # Pillow: 0 = 4:4:4, 2 = 4:2:0
-    param_at_1bpp = 50.0
-    doublings_per_unit = 0.035
+    param_at_1bpp = 88.0
+    doublings_per_unit = 0.025
 
     def version(self) -> str:
         return f"libjpeg-turbo {features.version('libjpeg_turbo')} / Pillow {PIL.__version__}"
