@@ -1,0 +1,163 @@
+"""Benchmark the Elo fit at the PICO paper's scale; prints times, diagnostics and recovery.
+
+Scale: 75,000 judgments, 600 raters (8% spammers), 4 codecs × 5 levels, 30 images with image
+× condition deviations (sd 40 Elo). Parts (``--parts``): ``map`` (MAP previews), ``pooled``
+(nutpie, no rater/image terms), ``full`` (nutpie, rater lapses + image deviations) and
+``pymc`` (PyMC's default NUTS on the same full model, capped at few draws because it is far
+slower; its time per iteration is extrapolated to the nutpie settings and labelled as such).
+
+Run: ``.venv/bin/python benchmarks/bench_elo.py`` (several minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+
+from analysis.data import prepare_study  # noqa: E402
+from analysis.elo import EloFit  # noqa: E402
+from analysis.fitting import fit_study  # noqa: E402
+from analysis.raters import rater_table  # noqa: E402
+from analysis.simulate import SimulatedStudy, simulate_study  # noqa: E402
+from analysis.summaries import bdrate_table  # noqa: E402
+
+
+def recovery(fit: EloFit, study: SimulatedStudy) -> str:
+    """BD-rate errors vs truth (percentage points) and whether each 95% interval holds the truth."""
+    parts = []
+    for row in bdrate_table(fit).itertuples():
+        truth = study.true_bdrate[row.codec]
+        if row.reason is not None:
+            parts.append(f"{row.codec}: {row.reason} (truth {truth:+.1f}%)")
+            continue
+        inside = "in" if row.bdrate_lo <= truth <= row.bdrate_hi else "OUT"
+        parts.append(
+            f"{row.codec}: {row.bdrate:+.1f}% [{row.bdrate_lo:+.1f}, {row.bdrate_hi:+.1f}] truth {truth:+.1f}% "
+            f"err {row.bdrate - truth:+.1f} pp, truth {inside}"
+        )
+    return "\n    ".join(parts)
+
+
+def spammers(fit: EloFit, study: SimulatedStudy) -> str:
+    table = rater_table(fit).merge(study.raters, on="rater", suffixes=("", "_true"))
+    found = int((table["spammer"] & table["spammer_true"]).sum())
+    false = int((table["spammer"] & ~table["spammer_true"]).sum())
+    return f"spammers flagged {found}/{int(table['spammer_true'].sum())}, false flags {false}/{len(table)}"
+
+
+def diagnostics(fit: EloFit) -> str:
+    d = fit.diagnostics
+    verdict = "converged" if d.converged else "NOT converged: " + "; ".join(d.problems)
+    return f"R-hat max {d.rhat_max:.4f}, bulk ESS min {d.ess_bulk_min:.0f}, divergences {d.divergences} ({verdict})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="map,pooled,full,pymc")
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--pymc-draws", type=int, default=25)
+    parser.add_argument("--pymc-tune", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    cores = min(os.cpu_count() or 1, args.chains)
+    print(f"bench_elo: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores visible")
+    print(f"load average at start: {os.getloadavg()}")
+
+    start = time.perf_counter()
+    study = simulate_study(n_judgments=75000, n_raters=600, n_images=30, image_sd_elo=40.0, seed=args.seed)
+    simulated = time.perf_counter() - start
+    start = time.perf_counter()
+    data = prepare_study(study.judgments, study.manifest)
+    print(f"simulate {simulated:.1f} s; validate + encode 75,000 judgments {time.perf_counter() - start:.1f} s")
+    print(f"true BD-rates vs {study.anchor}: " + ", ".join(f"{c} {v:+.1f}%" for c, v in study.true_bdrate.items()))
+
+    if "map" in parts:
+        for rater_terms, label in ((False, "pooled"), (True, "rater mixture")):
+            start = time.perf_counter()
+            fit = fit_study(data, anchor=study.anchor, method="map", rater_terms=rater_terms, draws=1000)
+            print(f"\nMAP preview ({label}): {time.perf_counter() - start:.2f} s (goal < 1 s)")
+            print("    " + recovery(fit, study))
+            if rater_terms:
+                print("    " + spammers(fit, study))
+
+    if "pooled" in parts:
+        fit = fit_study(
+            data,
+            anchor=study.anchor,
+            rater_terms=False,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            cores=cores,
+        )
+        t = fit.timings
+        print(
+            f"\npooled NUTS (nutpie): compile {t['compile_s']:.1f} s + sample {t['sample_s']:.1f} s = {t['compile_s'] + t['sample_s']:.1f} s (goal < 10 s)"
+        )
+        print(f"    {diagnostics(fit)}")
+        print("    " + recovery(fit, study))
+
+    full_per_iteration = None
+    if "full" in parts:
+        fit = fit_study(
+            data,
+            anchor=study.anchor,
+            rater_terms=True,
+            image_terms=True,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            cores=cores,
+        )
+        t = fit.timings
+        full_per_iteration = t["sample_s"] / (args.draws + args.tune)
+        print(
+            f"\nfull model NUTS (nutpie, rater lapses + image terms), {args.chains} chains × ({args.tune} tune + {args.draws} draws): "
+            f"compile {t['compile_s']:.1f} s + sample {t['sample_s']:.1f} s = {t['compile_s'] + t['sample_s']:.1f} s (goal < 60 s)"
+        )
+        print(f"    {diagnostics(fit)}")
+        print("    " + recovery(fit, study))
+        print("    " + spammers(fit, study))
+
+    if "pymc" in parts:
+        fit = fit_study(
+            data,
+            anchor=study.anchor,
+            sampler="pymc",
+            rater_terms=True,
+            image_terms=True,
+            draws=args.pymc_draws,
+            tune=args.pymc_tune,
+            chains=args.chains,
+            cores=cores,
+        )
+        total = fit.timings["sample_s"]
+        print(
+            f"\nfull model NUTS (PyMC default sampler), CAPPED at {args.chains} chains × ({args.pymc_tune} tune + {args.pymc_draws} draws): "
+            f"{total:.1f} s including PyMC's compile (not converged at this length: {diagnostics(fit)})"
+        )
+        per_iteration = total / (args.pymc_draws + args.pymc_tune)
+        print(
+            f"    ≈ {per_iteration:.2f} s per iteration (incl. compile); extrapolated to {args.tune} tune + {args.draws} draws: "
+            f"≈ {per_iteration * (args.draws + args.tune) / 60:.0f} min"
+            + (f" vs nutpie {full_per_iteration:.2f} s per iteration" if full_per_iteration else "")
+        )
+    print(f"\nload average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
