@@ -51,9 +51,9 @@ def recipe_paths() -> dict[str, Path]:
 class BrokenCodec(Codec):
     """Stand-in row for a registered codec whose module cannot be imported (shown, never run)."""
 
-    def __init__(self, name: str, reason: str) -> None:
+    def __init__(self, name: str, reason: str, kind: str) -> None:
         self.name = name
-        self.kind = "learned" if name == "pico" else "builtin"
+        self.kind = kind
         self.reason = reason
 
     def available(self) -> str | None:
@@ -100,12 +100,13 @@ def list_codecs() -> list[Codec]:
         try:
             codecs.append(get_codec(name))
         except CodecUnavailable as exc:
-            codecs.append(BrokenCodec(name, str(exc.__cause__ or exc)))
+            kind = "learned" if name == "pico" else "builtin"
+            codecs.append(BrokenCodec(name, str(exc.__cause__ or exc), kind))
     for name, path in recipe_paths().items():
         if name in REGISTRY:
             continue
         try:
             codecs.append(get_codec(name))
         except PicoError as exc:
-            codecs.append(BrokenCodec(name, f"recipe {path}: {exc}"))
+            codecs.append(BrokenCodec(name, f"recipe {path}: {exc}", "external"))
     return codecs
