@@ -33,6 +33,7 @@ system-deps:
 	  fi; \
 	fi
 
+demo: export SITE_URL ?= http://$(HOST):$(PORT)
 demo: venv system-deps
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py demo

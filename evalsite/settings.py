@@ -153,4 +153,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL") or "INFO"},
+    # ArviZ logs which of its preview subpackages are missing at every import.
+    "loggers": {"arviz": {"level": "WARNING"}},
 }
