@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 
@@ -10,7 +14,23 @@ from pico.learned import bitstream, tiling
 from pico.learned.bitstream import ChunkReader, ChunkWriter, Header, Tables
 from pico.learned.model import PicoModel
 
-BATCH_TILES = 4  # 4 tiles of 512² bound the activations to a few hundred MB
+BATCH_TILES = 4  # 4 tiles of 512² bound the activations to a few hundred MB per worker
+
+
+@contextlib.contextmanager
+def _single_threaded_ops() -> Iterator[int]:
+    """Run every op single-threaded (yielding the previous thread count, used for tile workers).
+
+    Multi-threaded convolutions split their sums differently for different thread counts, which
+    moves a rare decoded pixel by one level; one thread per op, and parallelism across tile
+    batches instead, makes the pixels independent of the thread setting (on one CPU type).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield before
+    finally:
+        torch.set_num_threads(before)
 
 
 def _tables(model: PicoModel) -> tuple[Tables, Tables]:
@@ -55,16 +75,27 @@ def encode_image(
     y_tables, z_tables = _tables(model)
     padded = tiling.pad_image(image, core)
     all_tiles = list(tiling.tiles(padded, core, rows, cols))
-    chunks: list[bytes] = []
-    for start in range(0, len(all_tiles), batch_tiles):
+
+    def work(start: int) -> list[bytes]:
         batch = np.stack(all_tiles[start : start + batch_tiles])
         x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
         sym = model.compress(x, level)
+        out = []
         for z, y, idx in zip(sym["z"].numpy(), sym["y"].numpy(), sym["index"].numpy(), strict=True):
             writer = ChunkWriter()
             _write_z(writer, z, z_tables)
             _write_y(writer, y, idx, y_tables)
-            chunks.append(writer.finish())
+            out.append(writer.finish())
+        return out
+
+    with _single_threaded_ops() as threads:
+        starts = range(0, len(all_tiles), batch_tiles)
+        if threads <= 1 or len(starts) <= 1:
+            results = [work(s) for s in starts]
+        else:
+            with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
+                results = list(pool.map(work, starts))
+    chunks = [c for part in results for c in part]
     header = Header(model_id, w, h, level, core, tiling.MARGIN, rows, cols)
     return bitstream.pack(header, chunks)
 
@@ -98,7 +129,8 @@ def decode_image(model: PicoModel, model_id: str, data: bytes, batch_tiles: int 
     if (header.tile_core + 2 * header.tile_margin) % tiling.MULTIPLE or header.tile_margin != tiling.MARGIN:
         raise BitstreamError(f"tile core {header.tile_core} / margin {header.tile_margin} not supported")
     out = np.empty((header.height, header.width, 3), dtype=np.uint8)
-    for start in range(0, len(chunks), batch_tiles):
+
+    def work(start: int) -> None:
         decoded = decode_symbols(model, header, chunks[start : start + batch_tiles])
         z = torch.from_numpy(np.stack([d[0] for d in decoded]))
         y = torch.from_numpy(np.stack([d[1] for d in decoded]))
@@ -106,4 +138,13 @@ def decode_image(model: PicoModel, model_id: str, data: bytes, batch_tiles: int 
         pix = (x * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
         for j, tile in enumerate(pix):
             tiling.place(out, tile, start + j, header.tile_core, header.cols)
+
+    with _single_threaded_ops() as threads:
+        starts = range(0, len(chunks), batch_tiles)
+        if threads <= 1 or len(starts) <= 1:
+            for s in starts:
+                work(s)
+        else:
+            with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
+                list(pool.map(work, starts))
     return out
