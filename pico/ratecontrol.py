@@ -174,7 +174,9 @@ def find_param(
             # (or to the range end) towards the target, so every pass costs one new encode.
             x, fx = curve.f(min(max(x + math.copysign(resolution, -fx), curve.x_min), curve.x_max))
             if len(curve.points) == seen:
-                break
+                x, fx = curve.f(end)  # the curve is flat here: ask the end of the range directly
+                if len(curve.points) == seen:
+                    break
     return _result(curve, target_bpp, tolerance, granularity)
 
 
@@ -197,6 +199,9 @@ def _result(curve: _Curve, target_bpp: float, tolerance: float, granularity: flo
         elif all(b < target_bpp for b in bpps) and param == curve.to_param(curve.x_max):
             status = "unreachable"
             reason = f"{target_bpp:g} bpp is above the most bits {curve.codec.name} reaches here ({bpp:.4g} bpp at {name} {param:g})"
+        elif all(b < target_bpp for b in bpps) or all(b > target_bpp for b in bpps):
+            status = "unreachable"
+            reason = f"{curve.codec.name}'s rate stays {'below' if bpp < target_bpp else 'above'} {target_bpp:g} bpp here (closest {bpp:.4g} bpp at {name} {param:g}, tried {len(bpps)} values)"
         else:
             status = "missed"
             reason = f"closest encode after {len(curve.points)} tries is {bpp:.4g} bpp ({error:+.1%}); the rate curve is not monotone here"
