@@ -84,3 +84,22 @@ def test_matched_mode_targets_what_another_codec_achieved_per_image_by_level():
     ]
     assert matched_targets(rows, "pico") == {"a": [0.2, 0.4], "b": [0.25]}
     assert not math.isnan(sum(matched_targets(rows, "pico")["a"]))
+
+
+class SaturatingCodec(StepCodec):
+    """A fake codec whose rate stops growing above param 30, as codecs do on very simple images."""
+
+    name = "saturating"
+
+    def encode(self, image, param):
+        self.calls += 1
+        return b"x" * int(round(100 * 2 ** (min(param, 30) / 10)))
+
+
+def test_a_rate_that_saturates_below_the_target_is_reported_unreachable(photo):
+    codec = SaturatingCodec()
+    pixels = photo.shape[0] * photo.shape[1]
+    result = find_param(codec, photo, 8 * 100 * 2**5 / pixels)
+    assert result.status == "unreachable"
+    assert "below" in result.reason or "above the most bits" in result.reason
+    assert codec.calls <= 12
