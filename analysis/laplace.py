@@ -28,7 +28,7 @@ from analysis.errors import AnalysisError
 LAPSE_PRIOR = (-3.0, 1.5)
 """Mean and sd of logit λ₀, the attentive raters' shared lapse."""
 EM_ROUNDS = 30
-EM_TOL = 1e-4
+EM_TOL = 1e-3
 GRAD_TOL = 1e-3
 
 
@@ -51,11 +51,17 @@ class _Terms:
         m = n - k
         self.row_loglik = k * log_p_i + m * log_p_j
         a = (1.0 - lam) * sig * sig_neg  # dp_i/dd = -dp_j/dd
-        a_d = a * (1.0 - 2.0 * sig)  # d²p_i/dd² = -d²p_j/dd²
         self.grad_d = k * a / p_i - m * a / p_j
-        self.curv_dd = k * (a_d / p_i - (a / p_i) ** 2) + m * (-a_d / p_j - (a / p_j) ** 2)
         lam_1 = lam * (1.0 - lam)
         self.grad_e = k * lam_1 * (0.5 - sig) / p_i + m * lam_1 * (sig - 0.5) / p_j
+        self._curvature = (a, sig, p_i, p_j, k, m)
+
+    @property
+    def curv_dd(self) -> np.ndarray:
+        """Second derivative of each row's log-likelihood in d (only needed once, at the mode)."""
+        a, sig, p_i, p_j, k, m = self._curvature
+        a_d = a * (1.0 - 2.0 * sig)  # d²p_i/dd² = -d²p_j/dd²
+        return k * (a_d / p_i - (a / p_i) ** 2) + m * (-a_d / p_j - (a / p_j) ** 2)
 
 
 def fit_laplace(

@@ -13,7 +13,7 @@ from analysis.data import prepare_study
 from analysis.elo import ELO_PER_NAT, ModelSpec, elo_table
 from analysis.errors import AnalysisError
 from analysis.fitting import fit_study
-from analysis.laplace import fit_laplace
+from analysis.laplace import _Terms, fit_laplace
 from analysis.raters import rater_table
 from analysis.simulate import expected_curves, simulate_study
 from analysis.summaries import bdrate_table
@@ -105,3 +105,17 @@ def test_95_percent_bd_rate_intervals_cover_the_truth_about_95_percent_of_the_ti
                 hits.append(bd.loc[codec, "bdrate_lo"] <= value <= bd.loc[codec, "bdrate_hi"])
     assert len(hits) >= 90
     assert 0.88 <= np.mean(hits) <= 0.99, (len(hits), np.mean(hits))
+
+
+def test_the_analytic_derivatives_match_finite_differences() -> None:
+    rng = np.random.default_rng(0)
+    diff, eta = rng.normal(0, 2, 30), rng.normal(-1, 2, 30)
+    n = rng.integers(1, 4, 30).astype(float)
+    k = np.minimum(n, rng.integers(0, 4, 30)).astype(float)
+    step = 1e-6
+    terms = _Terms(diff, eta, n, k)
+    plus_d, minus_d = _Terms(diff + step, eta, n, k), _Terms(diff - step, eta, n, k)
+    plus_e, minus_e = _Terms(diff, eta + step, n, k), _Terms(diff, eta - step, n, k)
+    np.testing.assert_allclose(terms.grad_d, (plus_d.row_loglik - minus_d.row_loglik) / (2 * step), atol=1e-6)
+    np.testing.assert_allclose(terms.grad_e, (plus_e.row_loglik - minus_e.row_loglik) / (2 * step), atol=1e-6)
+    np.testing.assert_allclose(terms.curv_dd, (plus_d.grad_d - minus_d.grad_d) / (2 * step), atol=1e-6)
