@@ -17,7 +17,7 @@ import pandas as pd
 from analysis.data import Exclusions, load_study
 from analysis.errors import AnalysisError
 from analysis.planning import DEFAULT_GRID, plan_study
-from analysis.simulate import DEFAULT_LADDER, expected_curves, simulate_study
+from analysis.simulate import DEFAULT_LADDER, DEFAULT_RATE_FACTORS, expected_curves, simulate_study
 from pico.errors import PicoError
 
 EXIT_INPUT = 1
@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--spammers", type=float, default=0.08)
     sim.add_argument("--image-sd", type=float, default=0.0, help="sd of image × condition deviations, Elo points")
     sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument(
+        "--rate-factors", type=_factors, default=None, help="codec=factor,... (default jpeg/avif/vvc/pico)"
+    )
+    sim.add_argument("--ladder", type=_floats, default=list(DEFAULT_LADDER), help="bpp per level")
+    sim.add_argument("--anchor", default="avif")
 
     plan = sub.add_parser("plan", help="simulate how many judgments reach a target BD-rate interval width")
     source = plan.add_mutually_exclusive_group()
@@ -168,7 +173,10 @@ def _simulate(args: argparse.Namespace) -> int:
     from pico.csvtable import write_table_atomic
     from pico.manifest import write_manifest
 
+    curves = expected_curves(args.rate_factors or DEFAULT_RATE_FACTORS, args.ladder, args.anchor)
     study = simulate_study(
+        curves,
+        anchor=args.anchor,
         n_judgments=args.judgments,
         n_raters=args.raters,
         n_images=args.images,

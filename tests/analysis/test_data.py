@@ -56,5 +56,5 @@ def test_a_study_in_two_unlinked_groups_is_refused(study) -> None:
 
 def test_the_fixture_study_loads(small_files) -> None:
     data = load_study(*small_files)
-    assert len(data.conditions) == 20
-    assert len(data.raters) == 12
+    assert len(data.conditions) == 16
+    assert len(data.raters) == 24
