@@ -6,7 +6,8 @@ Scale: 75,000 judgments, 600 raters (8% spammers), 4 codecs × 5 levels, 30 imag
 ``pymc`` (PyMC's default NUTS on the same full model, capped at few draws because it is far
 slower; its time per iteration is extrapolated to the nutpie settings and labelled as such).
 
-Run: ``.venv/bin/python benchmarks/bench_elo.py`` (several minutes on 2 cores).
+Run: ``.venv/bin/python benchmarks/bench_elo.py`` (about 12 minutes on 2 busy cores; the full
+model's 500 + 500 draws per chain take most of it) or pick parts, e.g. ``--parts map,pooled``.
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ def diagnostics(fit: EloFit) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="map,pooled,full,pymc")
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--pymc-draws", type=int, default=25)
-    parser.add_argument("--pymc-tune", type=int, default=25)
+    parser.add_argument("--pymc-draws", type=int, default=20)
+    parser.add_argument("--pymc-tune", type=int, default=20)
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
     parts = set(args.parts.split(","))
