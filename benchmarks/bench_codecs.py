@@ -1,11 +1,12 @@
 """Per-codec encode and decode time on a 12 MP image, and rate-control encodes per reconstruction.
 
-Usage: python benchmarks/bench_codecs.py [--codecs a,b] [--targets 0.15,0.3,0.6] [--search-side 768]
+Usage: python benchmarks/bench_codecs.py [--codecs a,b] [--targets 0.15,0.3,0.6] [--search-side PX]
 
 The 12 MP image is fixtures/images/garden.png resized to 4000x3000 (Lanczos), or a synthetic
 photo-like image when the fixture is absent. Timing encodes use the parameter that rate
-control finds for 0.3 bpp on a 768 px crop. Rate control is measured on 768 px crops of every
-fixture photo at each target (a full 12 MP search would take tens of minutes for vvc/avif).
+control finds for 0.3 bpp on a crop. Rate control is measured on centre crops of every fixture
+photo at each target: 768 px, or 384 px for heic/avif/avif-svt and 256 px for vvc so that each
+codec's run stays within minutes (a full 12 MP search would take tens of minutes for vvc/avif).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pico.ratecontrol import find_param  # noqa: E402
 
 DEFAULT_CODECS = "jpeg,jpeg444,webp,jp2,avif,avif-svt,heic,jxl,vvc"
 PHOTOS = ["garden", "ladybird", "yellowflower", "wood"]
+SEARCH_SIDE = {"heic": 384, "avif": 384, "avif-svt": 384, "vvc": 256, "vvc-slow": 256}
 
 
 def twelve_megapixels() -> np.ndarray:
@@ -57,19 +59,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--codecs", default=DEFAULT_CODECS)
     parser.add_argument("--targets", default="0.15,0.3,0.6")
-    parser.add_argument("--search-side", type=int, default=768)
+    parser.add_argument(
+        "--search-side", type=int, help="crop side for rate control (default: per codec, 768 px for fast ones)"
+    )
     args = parser.parse_args()
     targets = [float(t) for t in args.targets.split(",")]
     big = twelve_megapixels()
-    small = crops(args.search_side)
     pixels = big.shape[0] * big.shape[1]
-    print(
-        f"12 MP image: {big.shape[1]}x{big.shape[0]}; rate control on {len(small)} crops of {args.search_side} px at {targets} bpp"
-    )
-    print(
-        f"{'codec':10} {'param':>7} {'bpp':>6} {'encode_s':>9} {'decode_s':>9} {'encodes/recon':>14} {'within tol':>10}"
-    )
+    print(f"12 MP image: {big.shape[1]}x{big.shape[0]}; rate control on fixture crops at {targets} bpp")
+    header = f"{'codec':10} {'crop':>5} {'param':>7} {'bpp':>6} {'encode_s':>9} {'decode_s':>9}"
+    print(f"{header} {'encodes/recon':>14} {'within tol':>10}")
     for name in args.codecs.split(","):
+        side = args.search_side or SEARCH_SIDE.get(name, 768)
+        small = crops(side)
         codec = get_codec(name)
         reason = codec.available()
         if reason:
@@ -88,7 +90,7 @@ def main() -> int:
         decode_s = time.perf_counter() - started
         bpp = 8 * len(data) / pixels
         print(
-            f"{name:10} {param:7.3g} {bpp:6.3f} {encode_s:9.2f} {decode_s:9.2f} {mean_encodes:14.2f} {within:>4}/{len(reached):<5}"
+            f"{name:10} {side:5} {param:7.3g} {bpp:6.3f} {encode_s:9.2f} {decode_s:9.2f} {mean_encodes:14.2f} {within:>4}/{len(reached):<5}"
         )
         sys.stdout.flush()
     return 0
