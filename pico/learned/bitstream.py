@@ -33,7 +33,7 @@ import numpy as np
 from pico.errors import BitstreamError
 
 MAGIC = b"PICO"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: border tiles without margins, edge tiles shrunk to fit
 MAX_SIDE = 1 << 16
 _HEAD = struct.Struct("<IIBHBHH")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -58,6 +58,17 @@ def _write_y(writer: ChunkWriter, y: np.ndarray, index: np.ndarray, y_tables: Ta
         writer.write(flat_y[flat_i == s], y_tables, int(s))
 
 
+def _run(batches: list[list[int]], work: Callable[[list[int]], None]) -> None:
+    """``work`` on every batch, single-threaded ops, batches spread over the allowed threads."""
+    with _single_threaded_ops() as threads:
+        if threads <= 1 or len(batches) <= 1:
+            for ids in batches:
+                work(ids)
+        else:
+            with ThreadPoolExecutor(max_workers=min(threads, len(batches))) as pool:
+                list(pool.map(work, batches))
+
+
 def encode_image(
     model: PicoModel,
     model_id: str,
@@ -70,46 +81,38 @@ def encode_image(
     if not 0 <= level < model.cfg.levels:
         raise ValueError(f"quality level {level} outside 0..{model.cfg.levels - 1}")
     h, w = image.shape[:2]
-    core = tiling.choose_core(h, w, core)
+    core = tiling.check_core(core)
     rows, cols = tiling.grid(h, w, core)
     y_tables, z_tables = _tables(model)
-    padded = tiling.pad_image(image, core)
-    all_tiles = list(tiling.tiles(padded, core, rows, cols))
+    boxes = tiling.boxes(h, w, core)
+    all_tiles = list(tiling.tiles(tiling.pad_image(image, boxes), boxes))
+    chunks: list[bytes] = [b""] * len(boxes)
 
-    def work(start: int) -> list[bytes]:
-        batch = np.stack(all_tiles[start : start + batch_tiles])
+    def work(ids: list[int]) -> None:
+        batch = np.stack([all_tiles[i] for i in ids])
         x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
         sym = model.compress(x, level)
-        out = []
-        for z, y, idx in zip(sym["z"].numpy(), sym["y"].numpy(), sym["index"].numpy(), strict=True):
+        for i, z, y, idx in zip(ids, sym["z"].numpy(), sym["y"].numpy(), sym["index"].numpy(), strict=True):
             writer = ChunkWriter()
             _write_z(writer, z, z_tables)
             _write_y(writer, y, idx, y_tables)
-            out.append(writer.finish())
-        return out
+            chunks[i] = writer.finish()
 
-    with _single_threaded_ops() as threads:
-        starts = range(0, len(all_tiles), batch_tiles)
-        if threads <= 1 or len(starts) <= 1:
-            results = [work(s) for s in starts]
-        else:
-            with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
-                results = list(pool.map(work, starts))
-    chunks = [c for part in results for c in part]
+    _run(tiling.batches(boxes, batch_tiles), work)
     header = Header(model_id, w, h, level, core, tiling.MARGIN, rows, cols)
     return bitstream.pack(header, chunks)
 
 
-def decode_symbols(model: PicoModel, header: Header, chunks: list[bytes]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Entropy-decode every tile: [(ẑ, ŷ)] as int64 arrays; no floating-point network runs here."""
-    cfg = model.cfg
-    size = header.tile_core + 2 * header.tile_margin
-    zs = size // 64
+def decode_symbols(
+    model: PicoModel, header: Header, chunks: list[bytes], boxes: list[tiling.Box]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Entropy-decode tiles: [(ẑ, ŷ)] as int64 arrays; no floating-point network runs here."""
     y_tables, z_tables = _tables(model)
     out = []
-    for chunk in chunks:
+    for chunk, box in zip(chunks, boxes, strict=True):
+        zh, zw = box.coded_height // tiling.MULTIPLE, box.coded_width // tiling.MULTIPLE
         reader = ChunkReader(chunk)
-        z = np.stack([reader.read(zs * zs, z_tables, c).reshape(zs, zs) for c in range(cfg.z_channels)])
+        z = np.stack([reader.read(zh * zw, z_tables, c).reshape(zh, zw) for c in range(model.cfg.z_channels)])
         index = model.scale_indices(torch.from_numpy(z)[None], header.level)[0].numpy()
         flat_i = index.ravel()
         flat_y = np.zeros(flat_i.size, dtype=np.int64)
@@ -128,23 +131,17 @@ def decode_image(model: PicoModel, model_id: str, data: bytes, batch_tiles: int 
         raise BitstreamError(f"quality level {header.level} outside 0..{model.cfg.levels - 1}")
     if (header.tile_core + 2 * header.tile_margin) % tiling.MULTIPLE or header.tile_margin != tiling.MARGIN:
         raise BitstreamError(f"tile core {header.tile_core} / margin {header.tile_margin} not supported")
+    boxes = tiling.boxes(header.height, header.width, header.tile_core)
     out = np.empty((header.height, header.width, 3), dtype=np.uint8)
 
-    def work(start: int) -> None:
-        decoded = decode_symbols(model, header, chunks[start : start + batch_tiles])
+    def work(ids: list[int]) -> None:
+        decoded = decode_symbols(model, header, [chunks[i] for i in ids], [boxes[i] for i in ids])
         z = torch.from_numpy(np.stack([d[0] for d in decoded]))
         y = torch.from_numpy(np.stack([d[1] for d in decoded]))
         x = model.decompress(z, y, header.level)
         pix = (x * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        for j, tile in enumerate(pix):
-            tiling.place(out, tile, start + j, header.tile_core, header.cols)
+        for i, tile in zip(ids, pix, strict=True):
+            tiling.place(out, tile, boxes[i])
 
-    with _single_threaded_ops() as threads:
-        starts = range(0, len(chunks), batch_tiles)
-        if threads <= 1 or len(starts) <= 1:
-            for s in starts:
-                work(s)
-        else:
-            with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
-                list(pool.map(work, starts))
+    _run(tiling.batches(boxes, batch_tiles), work)
     return out

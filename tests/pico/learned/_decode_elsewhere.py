@@ -9,7 +9,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import make_tiny_model  # noqa: E402
 
-from pico.learned import bitstream  # noqa: E402
+from pico.learned import bitstream, tiling  # noqa: E402
 from pico.learned.codec import decode_image, decode_symbols  # noqa: E402
 
 if __name__ == "__main__":
@@ -18,7 +18,7 @@ if __name__ == "__main__":
     model = make_tiny_model()
     data = src.read_bytes()
     header, chunks = bitstream.unpack(data)
-    symbols = decode_symbols(model, header, chunks)
+    symbols = decode_symbols(model, header, chunks, tiling.boxes(header.height, header.width, header.tile_core))
     np.savez(
         dest,
         pixels=decode_image(model, "tiny", data, batch_tiles=1),

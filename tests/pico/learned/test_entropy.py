@@ -1,6 +1,9 @@
 """Integer scale decoder and frozen CDF tables."""
 
+import copy
+
 import numpy as np
+import pytest
 import torch
 
 from pico.learned.entropy import NUM_SCALES, PROB_BITS, cdf_tables, scale_table
@@ -48,3 +51,12 @@ def test_integer_scale_path_agrees_with_the_fake_quantized_training_path():
     # Rounding modes differ (half-to-even vs half-up) and float32 vs int64: allow rare ±1.
     assert (trained - exact).abs().max() <= 1
     assert (trained == exact).float().mean() > 0.95
+
+
+@pytest.mark.gpu
+def test_scale_indices_on_the_gpu_equal_those_on_the_cpu(tiny_model):
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    gpu_model = copy.deepcopy(tiny_model).cuda()
+    z = torch.randint(-20, 21, (3, 4, 4, 4))
+    assert torch.equal(gpu_model.scale_indices(z.cuda(), 4).cpu(), tiny_model.scale_indices(z, 4))
