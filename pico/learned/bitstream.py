@@ -204,9 +204,7 @@ class ChunkReader:
         k = int(tables.half_widths[i])
         try:
             sym = self.decoder.decode(tables.model(i), count).astype(np.int64) - k
-        except BaseException as exc:  # constriction raises on words that no encoder can produce
-            if isinstance(exc, KeyboardInterrupt):
-                raise
+        except Exception as exc:  # constriction raises on words that no encoder can produce
             raise BitstreamError(f"corrupt bitstream: range decoder failed ({exc})") from exc
         for j in np.flatnonzero(np.abs(sym) >= k):
             sym[j] += int(np.sign(sym[j])) * self.escapes.read()

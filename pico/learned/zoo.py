@@ -76,9 +76,3 @@ def load(path: str = str(DEFAULT_WEIGHTS)) -> tuple[PicoModel, str]:
             f"{p}: learned codec weights missing; train with `python -m pico.learned.train` or restore the file from git"
         )
     return model_from_bytes(p.read_bytes())
-
-
-def weights_meta(path: Path = DEFAULT_WEIGHTS) -> dict[str, object]:
-    """The metadata stored with released weights (training steps, data, wall time)."""
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    return dict(blob.get("meta", {}))
