@@ -7,7 +7,6 @@ in the file, so libavif converts back with the same matrix.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,8 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pico.codecs.base import PillowCodec, check_image
-from pico.codecs.process import ffmpeg_exe, ffmpeg_missing, ffmpeg_version, run_tool
-from pico.codecs.vvc import COLOUR_FLAGS
+from pico.codecs.process import ffmpeg_encoder_version, ffmpeg_exe, ffmpeg_missing, ffmpeg_rawvideo_input, run_tool
 from pico.codecs.yuv import YuvFormat, planes_to_bytes, rgb_to_planes
 
 
@@ -40,9 +38,7 @@ class AvifSvt(PillowCodec):
         return ffmpeg_missing("libsvtav1", "libdav1d")
 
     def version(self) -> str:
-        banner = run_tool([ffmpeg_exe(), "-hide_banner", "-h", "encoder=libsvtav1"], what="ffmpeg", timeout_s=30)
-        match = re.search(rb"SVT[^\n]*?v?(\d+\.\d+\.\d+)", banner)
-        return f"libsvtav1{' ' + match.group(1).decode() if match else ''} / {ffmpeg_version()}"
+        return ffmpeg_encoder_version("libsvtav1", rb"SVT[^\n]*?v?(\d+\.\d+\.\d+)")
 
     def encode(self, image: np.ndarray, param: float) -> bytes:
         check_image(image)
@@ -52,8 +48,13 @@ class AvifSvt(PillowCodec):
         # The AVIF muxer seeks back to write box sizes, so it needs a real file, not a pipe.
         with tempfile.TemporaryDirectory(prefix="pico-svt-") as tmp:
             out = Path(tmp) / "out.avif"
-            args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p"]
-            args += ["-s", f"{width}x{height}", *COLOUR_FLAGS, "-i", "pipe:0", "-frames:v", "1"]
+            args = [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                *ffmpeg_rawvideo_input("yuv420p", width, height),
+            ]
             args += ["-c:v", "libsvtav1", "-preset", str(self.preset), "-crf", str(int(self.clamp_param(param)))]
             args += ["-still-picture", "1", "-f", "avif", str(out)]
             run_tool(args, what=f"{self.name} encode", stdin=planes_to_bytes(planes), timeout_s=self.timeout_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 from collections.abc import Sequence
 
@@ -58,3 +59,16 @@ def ffmpeg_version() -> str:
     import imageio_ffmpeg
 
     return f"FFmpeg {imageio_ffmpeg.get_ffmpeg_version()} (imageio-ffmpeg {imageio_ffmpeg.__version__})"
+
+
+def ffmpeg_encoder_version(encoder: str, pattern: bytes) -> str:
+    """``encoder`` with the version its FFmpeg help banner shows (``pattern`` captures it), and FFmpeg's."""
+    banner = run_tool([ffmpeg_exe(), "-hide_banner", "-h", f"encoder={encoder}"], what="ffmpeg", timeout_s=30)
+    match = re.search(pattern, banner)
+    return f"{encoder}{' ' + match.group(1).decode() if match else ''} / {ffmpeg_version()}"
+
+
+def ffmpeg_rawvideo_input(pix_fmt: str, width: int, height: int) -> list[str]:
+    """FFmpeg arguments reading one raw BT.709 full-range frame from stdin."""
+    colour = ["-color_range", "pc", "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "iec61966-2-1"]
+    return ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", *colour, "-i", "pipe:0", "-frames:v", "1"]

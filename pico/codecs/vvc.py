@@ -7,17 +7,14 @@ FFmpeg's native VVC decoder to YUV4MPEG2, converting back to RGB the same way.
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 import numpy as np
 
 from pico.codecs.base import Codec, check_image
-from pico.codecs.process import ffmpeg_exe, ffmpeg_missing, ffmpeg_version, run_tool
+from pico.codecs.process import ffmpeg_encoder_version, ffmpeg_exe, ffmpeg_missing, ffmpeg_rawvideo_input, run_tool
 from pico.codecs.yuv import YuvFormat, planes_to_bytes, planes_to_rgb, rgb_to_planes, y4m_to_planes
 from pico.errors import BitstreamError
-
-COLOUR_FLAGS = ["-color_range", "pc", "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "iec61966-2-1"]
 
 
 class Vvc(Codec):
@@ -40,17 +37,20 @@ class Vvc(Codec):
         return ffmpeg_missing("libvvenc", "vvc")
 
     def version(self) -> str:
-        banner = run_tool([ffmpeg_exe(), "-hide_banner", "-h", "encoder=libvvenc"], what="ffmpeg", timeout_s=30)
-        match = re.search(rb"vvenc[^\n]*?(\d+\.\d+\.\d+)", banner)
-        return f"libvvenc{' ' + match.group(1).decode() if match else ''} / {ffmpeg_version()}"
+        return ffmpeg_encoder_version("libvvenc", rb"vvenc[^\n]*?(\d+\.\d+\.\d+)")
 
     def encode(self, image: np.ndarray, param: float) -> bytes:
         check_image(image)
         self.require_available()
         planes = rgb_to_planes(image, self.fmt)
         height, width = planes[0].shape
-        args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le"]
-        args += ["-s", f"{width}x{height}", *COLOUR_FLAGS, "-i", "pipe:0", "-frames:v", "1"]
+        args = [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            *ffmpeg_rawvideo_input("yuv420p10le", width, height),
+        ]
         args += ["-c:v", "libvvenc", "-preset", self.preset, "-qp", str(int(self.clamp_param(param))), "-qpa", "1"]
         args += ["-f", "vvc", "pipe:1"]
         return run_tool(args, what=f"{self.name} encode", stdin=planes_to_bytes(planes), timeout_s=self.timeout_s)
