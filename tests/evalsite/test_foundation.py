@@ -6,13 +6,14 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 
 @pytest.mark.django_db
 def test_health_page_reports_the_database(client):
     response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "sqlite"}
+    assert response.json() == {"status": "ok", "database": connection.vendor}
 
 
 @pytest.mark.django_db
