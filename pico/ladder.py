@@ -4,9 +4,10 @@ Planning hashes each reference and keys each unit of work by image, codec name +
 settings and target (:mod:`pico.cache`); work already in the cache is not redone, so a
 rerun does nothing and a killed run resumes. Running happens on a process pool or, with
 ``dask_address``, on a Dask cluster whose workers see the same paths. Assembly orders each
-codec's results on an image by target, drops (and reports) unreachable targets, targets
-that gave the same bitstream as a lower one, and rates that fall as the target rises, then
-numbers the rest 0..L-1 and writes ``<image>/<codec>-<level>.png`` and ``manifest.csv``.
+codec's results on an image by target and numbers them by target, so that a level means the
+same target on every image; it drops (and reports) unreachable targets, targets that gave the
+same bitstream as a lower one, and rates that fall as the target rises, leaving that level out
+for that image, and writes ``<image>/<codec>-<level>.png`` and ``manifest.csv``.
 """
 
 from __future__ import annotations
@@ -211,16 +212,20 @@ def _execute_dask(tasks: list[Task], address: str) -> Iterator[tuple[Task, dict[
 def assemble(
     out: Path, records: Iterable[dict[str, Any]], *, keep_bitstreams: bool = False
 ) -> tuple[list[dict], list[dict]]:
-    """Number each codec's usable results per image 0..L-1, copy their files into ``out``; returns (rows, report)."""
+    """Keep each codec's usable results and number them by target rank, copy their files into ``out``.
+
+    Level k is the k-th target (counting only targets usable on at least one image) on every
+    image, so a condition (codec, level) means the same target across images. Returns (rows, report).
+    """
     cache = Cache(out / ".cache")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for record in records:
         groups.setdefault((record["image"], record["codec"]), []).append(record)
-    rows, report = [], []
-    for (image, codec), group in sorted(groups.items()):
-        level, last_bpp, seen = 0, 0.0, set()
-        for record in sorted(group, key=lambda r: r["target_bpp"]):
-            entry = {c: record.get(c) for c in REPORT_COLUMNS if c not in ("level", "status", "reason")}
+    judged: list[tuple[dict[str, Any], str, str, int]] = []
+    used_ranks: dict[str, set[int]] = {}
+    for (_image, codec), group in sorted(groups.items()):
+        last_bpp, seen = 0.0, set()
+        for rank, record in enumerate(sorted(group, key=lambda r: r["target_bpp"])):
             status, reason = record["status"], record.get("reason", "")
             if status == "ok" and (record["bitstream_sha256"] in seen or record["bpp"] == last_bpp):
                 status, reason = (
@@ -232,18 +237,25 @@ def assemble(
                     "non-monotone",
                     f"{record['bpp']:.4g} bpp is below the previous level's {last_bpp:.4g} bpp",
                 )
-            report.append({**entry, "status": status, "reason": reason, "level": level if status == "ok" else None})
-            if status != "ok":
-                continue
-            seen.add(record["bitstream_sha256"])
-            last_bpp = record["bpp"]
-            key = record["key"]
-            rel = f"{image}/{codec}-{level}.png"
-            _copy(cache.path(key, "png"), out / rel)
-            if keep_bitstreams:
-                _copy(cache.path(key, "bin"), out / f"{image}/{codec}-{level}.{record['extension']}")
-            rows.append(_manifest_row(record, level, rel))
-            level += 1
+            if status == "ok":
+                seen.add(record["bitstream_sha256"])
+                last_bpp = record["bpp"]
+                used_ranks.setdefault(codec, set()).add(rank)
+            judged.append((record, status, reason, rank))
+    levels = {codec: {rank: level for level, rank in enumerate(sorted(ranks))} for codec, ranks in used_ranks.items()}
+    rows, report = [], []
+    for record, status, reason, rank in judged:
+        image, codec = record["image"], record["codec"]
+        level = levels[codec][rank] if status == "ok" else None
+        entry = {c: record.get(c) for c in REPORT_COLUMNS if c not in ("level", "status", "reason")}
+        report.append({**entry, "status": status, "reason": reason, "level": level})
+        if level is None:
+            continue
+        rel = f"{image}/{codec}-{level}.png"
+        _copy(cache.path(record["key"], "png"), out / rel)
+        if keep_bitstreams:
+            _copy(cache.path(record["key"], "bin"), out / f"{image}/{codec}-{level}.{record['extension']}")
+        rows.append(_manifest_row(record, level, rel))
     return rows, report
 
 

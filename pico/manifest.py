@@ -2,7 +2,8 @@
 
 Required columns ``image, codec, level, bpp, path``; ``pico ladder`` also writes
 ``target_bpp, bytes, width, height, param, encode_s, decode_s, psnr, ms_ssim, ssimulacra2,
-sha256``. ``level`` counts 0..L-1 in ascending bitrate within a codec and image; ``path`` is
+sha256``. ``level`` counts 0..L-1 in ascending bitrate within a codec and means the same
+target on every image (an image may lack a level its codec could not reach); ``path`` is
 the decoded PNG relative to the manifest's folder.
 """
 
@@ -86,8 +87,8 @@ COLUMNS = SCHEMA.columns
 def read_manifest(path: str | os.PathLike, *, check_files: bool = False) -> pd.DataFrame:
     """Read and validate a manifest; raise :class:`ManifestError` listing every bad row.
 
-    Besides each cell, checks that (image, codec, level) is unique, that levels of a codec
-    on an image run 0..L-1, and that bpp does not fall as the level rises. With
+    Besides each cell, checks that (image, codec, level) is unique, that the levels of a codec
+    run 0..L-1 over the manifest, and that bpp does not fall as the level rises on an image. With
     ``check_files`` every ``path`` must exist beside the manifest.
     """
     frame = read_table(path, SCHEMA, ManifestError)
@@ -122,19 +123,19 @@ def validate_rows(frame: pd.DataFrame, *, source: str) -> list[Problem]:
     if problems:
         return problems
     by_key = dict(zip(zip(frame["image"], frame["codec"], frame["level"], strict=True), lines, strict=True))
-    for (image, codec), group in frame.groupby(["image", "codec"], sort=False):
-        levels = sorted(group["level"])
+    for codec, group in frame.groupby("codec", sort=False):
+        levels = sorted(set(group["level"]))
         if levels != list(range(len(levels))):
-            line = by_key[(image, codec, levels[-1])]
+            missing = sorted(set(range(max(levels) + 1)) - set(levels))
             problems.append(
                 Problem(
                     source,
-                    line,
+                    by_key[(group["image"].iloc[-1], codec, group["level"].iloc[-1])],
                     "level",
-                    f"levels of codec {codec!r} on image {image!r} must run 0..{len(levels) - 1}, got {levels}",
+                    f"levels of codec {codec!r} must run 0..L-1 over the manifest; no image has level(s) {missing}",
                 )
             )
-            continue
+    for (image, codec), group in frame.groupby(["image", "codec"], sort=False):
         ordered = group.sort_values("level")
         bpps = list(ordered["bpp"])
         for lower, higher, level in zip(bpps, bpps[1:], list(ordered["level"])[1:], strict=False):
@@ -144,7 +145,7 @@ def validate_rows(frame: pd.DataFrame, *, source: str) -> list[Problem]:
                         source,
                         by_key[(image, codec, level)],
                         "bpp",
-                        f"level {level} of codec {codec!r} on image {image!r} has a lower bpp ({higher:g}) than level {level - 1} ({lower:g}); levels must ascend in bitrate",
+                        f"level {level} of codec {codec!r} on image {image!r} has a lower bpp ({higher:g}) than the level below ({lower:g}); levels must ascend in bitrate",
                     )
                 )
     return problems

@@ -60,6 +60,21 @@ def test_unreachable_targets_are_reported_and_levels_stay_contiguous(images_dir,
     assert [r["target_bpp"] for r in sorted(result.rows, key=lambda r: r["level"])] == [0.5, 1.0]
 
 
+def test_a_level_means_the_same_target_on_every_image(images_dir, tmp_path):
+    # jpeg cannot go below about 0.43 bpp on harbour, but can on garden.
+    refs = [images_dir / "garden.png", images_dir / "harbour.png"]
+    result = run_ladder(refs, [CodecRef("jpeg")], lambda image: [0.38, 0.6, 1.0], tmp_path / "out")
+    levels = {(r["image"], r["level"]): r["target_bpp"] for r in result.rows}
+    assert levels == {
+        ("garden", 0): 0.38,
+        ("garden", 1): 0.6,
+        ("garden", 2): 1.0,
+        ("harbour", 1): 0.6,
+        ("harbour", 2): 1.0,
+    }
+    assert len(read_manifest(tmp_path / "out" / "manifest.csv", check_files=True)) == 5
+
+
 def test_targets_that_give_the_same_bitstream_are_reported_as_duplicates(images_dir, tmp_path):
     refs = [images_dir / "garden.png"]
     pixels = load_reference(refs[0]).pixels

@@ -81,10 +81,15 @@ def test_duplicate_conditions_are_refused(tmp_path):
         read_manifest(path)
 
 
-def test_levels_must_count_up_from_zero(tmp_path):
+def test_levels_must_count_up_from_zero_over_the_manifest(tmp_path):
     path = write(tmp_path, HEADER + "a,jpeg,0,0.2,a.png\na,jpeg,2,0.3,b.png\n")
-    with pytest.raises(ManifestError, match=r"must run 0\.\.1, got \[0, 2\]"):
+    with pytest.raises(ManifestError, match=r"no image has level\(s\) \[1\]"):
         read_manifest(path)
+
+
+def test_an_image_may_lack_a_level_another_image_has(tmp_path):
+    path = write(tmp_path, HEADER + "a,jpeg,0,0.2,a0.png\na,jpeg,1,0.4,a1.png\nb,jpeg,1,0.5,b1.png\n")
+    assert read_manifest(path)["level"].tolist() == [0, 1, 1]
 
 
 def test_levels_must_ascend_in_bitrate(tmp_path):
