@@ -10,15 +10,22 @@ condition's interval has zero width.
 
 Optional terms:
 
-- rater lapses: rater r answers at random with probability λ_r, so
-  P(observed win) = λ_r/2 + (1 − λ_r)·P_BT; logit λ_r ~ Normal(μ, σ) with hyperpriors, so a
-  spammer's judgments are down-weighted by the data rather than filtered by hand;
+- rater lapses: each rater's lapse λ_r (the probability of answering at random) comes from a
+  population of two classes, estimated from all raters: attentive raters lapse with a shared
+  λ₀ (logit λ₀ ~ Normal(−3, 1.5)), spammers always (λ_r = 1); the spammer share w ~ Beta(1, 9).
+  The class is summed out per rater (:mod:`analysis.likelihood`), so each rater's posterior
+  spammer probability is exact per draw and a spammer's judgments are down-weighted by the
+  data rather than filtered by hand. (A continuous lapse per rater — logit-normal, Student-t
+  or Beta-mixture populations — mixed far too slowly at the paper's scale: R-hat up to 1.56,
+  ESS down to 7; see docs/analysis.md.)
 - image × condition deviations, partially pooled with a common scale ``image_sd`` and centred
-  within each image (an image's mean deviation is not identified by pairwise data).
+  both within each image (an image's mean is not identified by pairwise data) and within each
+  condition, so a condition's strength is its average over the study's images — the same
+  quantity the pooled model estimates.
 
 Without rater terms the likelihood is binomial over unique (pair[, image]) counts
-(``data.pair_counts``); with them, lapses differ per rater, so rows are unique (rater, winner,
-loser[, image]) with a count (``data.win_counts``), one exp and one log each.
+(``data.pair_counts``); with them, rows are unique (rater, winner, loser[, image]) with a count
+(``data.win_counts``).
 
 References: Bradley & Terry (1952); Stan Bradley–Terry case study; Mikhailiuk et al. pwcmp (2021).
 """
@@ -36,6 +43,7 @@ import pandas as pd
 
 from analysis.data import StudyData, pair_counts, win_counts
 from analysis.errors import AnalysisError
+from analysis.likelihood import random_loglik
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -53,8 +61,8 @@ class ModelSpec:
 
     ``prior_sd_elo`` is the prior sd of each condition's Elo around the mean of all conditions
     (600 Elo spans "always loses" to "always wins"); ``image_sd_elo`` the half-normal scale of image
-    deviations; logit λ_r ~ Normal(``lapse_mu``, ``lapse_sigma``) with ``lapse_mu`` ~
-    Normal(-3, 1.5) (a typical rater lapses ~5%) and ``lapse_sigma`` ~ HalfNormal(2).
+    deviations; ``lapse_prior`` the mean and sd of logit λ₀ (attentive raters lapse ~5%) and
+    ``spammer_prior`` the Beta prior of the spammer share.
     """
 
     anchor: str
@@ -62,6 +70,8 @@ class ModelSpec:
     image_terms: bool = False
     prior_sd_elo: float = 600.0
     image_sd_elo: float = 50.0
+    lapse_prior: tuple[float, float] = (-3.0, 1.5)
+    spammer_prior: tuple[float, float] = (1.0, 9.0)
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
     import pymc as pm  # imported here: MAP previews and tables never pay PyMC's import time
     import pytensor.tensor as pt
 
+    from analysis.ops import rater_class_likelihood
+
     labels = data.labels
     fixed = anchor_index(data, spec.anchor)
     coords: dict[str, list[str]] = {"condition": labels}
@@ -140,7 +152,7 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
     if spec.image_terms:
         coords["image"] = data.images
     if spec.rater_terms:
-        # Lapses differ per rater, so counts only pool within (rater, winner, loser[, image]).
+        # The rater class is summed out per rater, so counts only pool within (rater, winner, loser[, image]).
         counts = win_counts(data, by_rater=True, by_image=spec.image_terms)
         first, second = "winner", "loser"
     else:
@@ -152,8 +164,6 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
         i_code = counts["image_code"].to_numpy() * len(labels) + i_code
         j_code = counts["image_code"].to_numpy() * len(labels) + j_code
     with pm.Model(coords=coords) as model:
-        i = pm.Data(first, i_code)
-        j = pm.Data(second, j_code)
         # Identifiability: strengths sum to zero while sampling (this keeps them nearly
         # uncorrelated, so NUTS takes long steps); reported Elo is shifted so that the anchor's
         # lowest level is exactly 0. Both are the same model; only the reference point differs.
@@ -162,27 +172,37 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
         if spec.image_terms:
             image_sd = pm.HalfNormal("image_sd", spec.image_sd_elo / ELO_PER_NAT)
             image_z = pm.Normal("image_z", 0.0, 1.0, dims=("image", "condition"))
-            # Non-centred and centred within each image: only within-image differences are observed.
-            deviation = image_sd * (image_z - image_z.mean(axis=1, keepdims=True))
+            # Non-centred, and centred over conditions within each image (an image's mean is not
+            # observed) and over images within each condition (a strength is the images' average).
+            centred = (
+                image_z - image_z.mean(axis=1, keepdims=True) - image_z.mean(axis=0, keepdims=True) + image_z.mean()
+            )
+            deviation = image_sd * centred
             pm.Deterministic("image_elo", deviation * ELO_PER_NAT, dims=("image", "condition"))
             strength = (strength[None, :] + deviation).ravel()
-        diff = strength[i] - strength[j]
         if spec.rater_terms:
-            rater = pm.Data("rater", counts["rater_code"].to_numpy())
-            count = pm.Data("count", counts["count"].to_numpy())
-            lapse_mu = pm.Normal("lapse_mu", -3.0, 1.5)
-            lapse_sigma = pm.HalfNormal("lapse_sigma", 2.0)
-            lapse_z = pm.Normal("lapse_z", 0.0, 1.0, dims="rater")
-            lapse = pm.Deterministic("lapse", pm.math.sigmoid(lapse_mu + lapse_sigma * lapse_z), dims="rater")
-            # Each row is oriented winner-first: P(observed) = λ/2 + (1-λ)σ(d). One exp and one
-            # log per row keeps the gradient cheap, which dominates sampling time at 75k rows.
-            lapse_row = lapse[rater]
-            p_observed = 0.5 * lapse_row + (1.0 - lapse_row) * pm.math.sigmoid(diff)
-            pm.Potential("judgments", pt.sum(count * pt.log(p_observed)))
+            rater = counts["rater_code"].to_numpy()
+            count = counts["count"].to_numpy().astype(np.float64)
+            lapse0_logit = pm.Normal("lapse0_logit", *spec.lapse_prior)
+            lapse0 = pm.Deterministic("lapse0", pm.math.sigmoid(lapse0_logit))
+            share = pm.Beta("spammer_share", *spec.spammer_prior)
+            loglik, *_, p_spammer = rater_class_likelihood(
+                strength,
+                lapse0_logit,
+                pt.log(share) - pt.log1p(-share),
+                i_code,
+                j_code,
+                rater,
+                count,
+                random_loglik(rater, count, len(data.raters)),
+            )
+            pm.Potential("judgments", loglik)
+            pm.Deterministic("p_spammer", p_spammer, dims="rater")
+            # E[λ_r | parameters]: its posterior mean is the rater's posterior mean lapse.
+            pm.Deterministic("lapse", p_spammer + (1.0 - p_spammer) * lapse0, dims="rater")
         else:
-            n = pm.Data("n", counts["n"].to_numpy())
-            k = pm.Data("k", counts["k"].to_numpy())
-            pm.Binomial("wins", n=n, logit_p=diff, observed=k)
+            diff = strength[i_code] - strength[j_code]
+            pm.Binomial("wins", n=counts["n"].to_numpy(), logit_p=diff, observed=counts["k"].to_numpy())
     return model
 
 
@@ -233,7 +253,7 @@ def sample_model(
 
 def diagnose(idata: az.InferenceData) -> Diagnostics:
     """R-hat max and bulk-ESS min over every sampled and reported quantity (NaN from constants ignored)."""
-    names = [n for n in ("elo", "lapse", "lapse_mu", "lapse_sigma", "image_sd", "image_z") if n in idata.posterior]
+    names = [n for n in ("elo", "lapse", "lapse0", "spammer_share", "image_sd", "image_elo") if n in idata.posterior]
     rhat = az.rhat(idata, var_names=names)
     ess = az.ess(idata, var_names=names, method="bulk")
     rhat_max = max(float(np.nanmax(rhat[n].to_numpy())) for n in names)

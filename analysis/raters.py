@@ -7,9 +7,8 @@ import pandas as pd
 
 from analysis.elo import EloFit
 
-SPAMMER_LAPSE = 0.5
-"""A rater is a likely spammer when P(lapse > SPAMMER_LAPSE) exceeds ``SPAMMER_PROB``."""
 SPAMMER_PROB = 0.5
+"""A rater is flagged as a likely spammer when the posterior probability of that class exceeds this."""
 
 
 def rater_table(fit: EloFit, *, prob: float = 0.95) -> pd.DataFrame:
@@ -20,8 +19,9 @@ def rater_table(fit: EloFit, *, prob: float = 0.95) -> pd.DataFrame:
     pandas.DataFrame
         ``rater, judgments, agreement`` (share of judgments won by the condition with the higher
         posterior-mean Elo), ``lapse, lapse_lo, lapse_hi`` (probability of answering at random),
-        ``reliability`` (1 − lapse), ``p_spammer`` (posterior P(lapse > 0.5)) and ``spammer``.
-        Without rater terms the lapse columns are empty and nobody is flagged.
+        ``reliability`` (1 − lapse), ``p_spammer`` (posterior probability that the rater is in
+        the spammer class) and ``spammer``. Without rater terms the lapse columns are empty and
+        nobody is flagged.
     """
     judgments = fit.data.judgments
     elo = fit.elo_draws().mean(axis=0)
@@ -35,12 +35,21 @@ def rater_table(fit: EloFit, *, prob: float = 0.95) -> pd.DataFrame:
             table[column] = np.nan
         table["spammer"] = False
         return table
-    lapse = fit.idata.posterior["lapse"].stack(sample=("chain", "draw")).transpose("rater", "sample").to_numpy()
+    post = fit.idata.posterior
+    p_spam = _by_rater(post["p_spammer"])
+    # λ_r is λ₀ or 1 (spammer): draw the class from its per-draw probability for the interval.
+    spam = np.random.default_rng(0).random(p_spam.shape) < p_spam
+    lapse = np.where(spam, 1.0, post["lapse0"].stack(sample=("chain", "draw")).to_numpy()[None, :])
     tail = (1.0 - prob) / 2.0
-    table["lapse"] = lapse.mean(axis=1)
+    table["lapse"] = _by_rater(post["lapse"]).mean(axis=1)
     table["lapse_lo"] = np.quantile(lapse, tail, axis=1)
     table["lapse_hi"] = np.quantile(lapse, 1.0 - tail, axis=1)
     table["reliability"] = 1.0 - table["lapse"]
-    table["p_spammer"] = (lapse > SPAMMER_LAPSE).mean(axis=1)
+    table["p_spammer"] = p_spam.mean(axis=1)
     table["spammer"] = table["p_spammer"] > SPAMMER_PROB
     return table
+
+
+def _by_rater(values) -> np.ndarray:
+    """Posterior draws of a per-rater quantity as an array (rater, sample)."""
+    return values.stack(sample=("chain", "draw")).transpose("rater", "sample").to_numpy()

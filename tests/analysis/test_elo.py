@@ -18,8 +18,8 @@ def test_the_model_has_named_coords_and_the_terms_asked_for(study_data) -> None:
     assert list(model.coords["rater"]) == study_data.raters
     assert list(model.coords["image"]) == study_data.images
     names = {v.name for v in model.free_RVs}
-    assert names == {"strength", "image_sd", "image_z", "lapse_mu", "lapse_sigma", "lapse_z"}
-    assert {"elo", "lapse", "image_elo"} <= {v.name for v in model.deterministics}
+    assert names == {"strength", "image_sd", "image_z", "lapse0_logit", "spammer_share"}
+    assert {"elo", "lapse", "lapse0", "p_spammer", "image_elo"} <= {v.name for v in model.deterministics}
 
 
 def test_the_pooled_model_has_no_rater_or_image_terms(study_data) -> None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import choix
 import numpy as np
 import pandas as pd
+import pytensor.tensor as pt
 import pytest
 
 from analysis.data import prepare_study
-from analysis.elo import ELO_PER_NAT, ModelSpec, elo_table
+from analysis.elo import ELO_PER_NAT, ModelSpec, build_model, elo_table
 from analysis.errors import AnalysisError
 from analysis.fitting import fit_study
-from analysis.laplace import _Terms, fit_laplace
+from analysis.laplace import _Posterior, fit_laplace
 from analysis.raters import rater_table
 from analysis.simulate import expected_curves, simulate_study
 from analysis.summaries import bdrate_table
@@ -54,12 +53,6 @@ def test_map_with_rater_terms_flags_the_spammers(study, study_data) -> None:
     assert (
         raters.loc[raters["spammer_true"], "agreement"].max() < raters.loc[~raters["spammer_true"], "agreement"].min()
     )
-
-
-def test_pooled_map_preview_takes_well_under_a_second(study_data) -> None:
-    start = time.perf_counter()
-    fit_study(study_data, anchor="avif", method="map", rater_terms=False, draws=400)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_image_terms_need_the_full_posterior(study_data) -> None:
@@ -107,15 +100,22 @@ def test_95_percent_bd_rate_intervals_cover_the_truth_about_95_percent_of_the_ti
     assert 0.88 <= np.mean(hits) <= 0.99, (len(hits), np.mean(hits))
 
 
-def test_the_analytic_derivatives_match_finite_differences() -> None:
-    rng = np.random.default_rng(0)
-    diff, eta = rng.normal(0, 2, 30), rng.normal(-1, 2, 30)
-    n = rng.integers(1, 4, 30).astype(float)
-    k = np.minimum(n, rng.integers(0, 4, 30)).astype(float)
-    step = 1e-6
-    terms = _Terms(diff, eta, n, k)
-    plus_d, minus_d = _Terms(diff + step, eta, n, k), _Terms(diff - step, eta, n, k)
-    plus_e, minus_e = _Terms(diff, eta + step, n, k), _Terms(diff, eta - step, n, k)
-    np.testing.assert_allclose(terms.grad_d, (plus_d.row_loglik - minus_d.row_loglik) / (2 * step), atol=1e-6)
-    np.testing.assert_allclose(terms.grad_e, (plus_e.row_loglik - minus_e.row_loglik) / (2 * step), atol=1e-6)
-    np.testing.assert_allclose(terms.curv_dd, (plus_d.grad_d - minus_d.grad_d) / (2 * step), atol=1e-6)
+@pytest.mark.parametrize("rater_terms", [False, True])
+def test_the_map_posterior_is_the_pymc_models_up_to_a_constant(study_data, rater_terms) -> None:
+    """Same priors, likelihood and unconstrained space as the PyMC model: log densities differ by a constant."""
+    spec = ModelSpec(anchor="avif", rater_terms=rater_terms)
+    ours = _Posterior(study_data, spec)
+    model = build_model(study_data, spec)
+    theirs = model.compile_logp(jacobian=True)
+    to_zerosum = model.rvs_to_transforms[model["strength"]]
+    rng = np.random.default_rng(2)
+    gaps = []
+    for _ in range(4):
+        x = rng.normal(0, 0.5, ours.size)
+        strength = ours.strengths(x)
+        point = {"strength_zerosum__": to_zerosum.forward(pt.as_tensor(strength - strength.mean())).eval()}
+        if rater_terms:
+            x[-2:] = rng.normal(-3, 1), rng.normal(-2, 1)
+            point.update(lapse0_logit=x[-2], spammer_share_logodds__=x[-1])
+        gaps.append(ours(x)[0] - theirs(point))
+    np.testing.assert_allclose(gaps, gaps[0], atol=1e-6)

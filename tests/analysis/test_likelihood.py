@@ -1,0 +1,89 @@
+"""The fused rater-class likelihood kernel against direct NumPy formulas and finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit, logsumexp
+
+from analysis.likelihood import random_loglik, rater_class_loglik
+
+
+@pytest.fixture
+def rows() -> dict:
+    rng = np.random.default_rng(4)
+    n_rows, n_cond, n_raters = 300, 7, 9
+    winner = rng.integers(0, n_cond, n_rows)
+    loser = (winner + rng.integers(1, n_cond, n_rows)) % n_cond
+    rater = rng.integers(0, n_raters - 1, n_rows)  # the last rater judged nothing
+    count = rng.integers(1, 4, n_rows).astype(float)
+    return {
+        "strength": rng.normal(0, 1.5, n_cond),
+        "winner": winner,
+        "loser": loser,
+        "rater": rater,
+        "count": count,
+        "random": random_loglik(rater, count, n_raters),
+    }
+
+
+def call(rows: dict, strength=None, lapse_logit: float = -2.5, spam_logit: float = -1.5):
+    strength = rows["strength"] if strength is None else strength
+    return rater_class_loglik(
+        strength, lapse_logit, spam_logit, rows["winner"], rows["loser"], rows["rater"], rows["count"], rows["random"]
+    )
+
+
+def direct(rows: dict, strength, lapse_logit: float, spam_logit: float) -> tuple[float, np.ndarray]:
+    """Σ_r log[(1−w)·Π q^c + w·2^−n_r] and P(spammer | r), written out independently."""
+    lapse, share = expit(lapse_logit), expit(spam_logit)
+    q = lapse / 2 + (1 - lapse) * expit(strength[rows["winner"]] - strength[rows["loser"]])
+    n_raters = len(rows["random"])
+    attentive = np.log(1 - share) + np.bincount(rows["rater"], rows["count"] * np.log(q), n_raters)
+    spammer = np.log(share) + np.bincount(rows["rater"], rows["count"], n_raters) * np.log(0.5)
+    total = logsumexp(np.stack([attentive, spammer]), axis=0)
+    return float(total.sum()), np.exp(spammer - total)
+
+
+def test_value_and_spammer_probabilities_match_the_direct_formula(rows) -> None:
+    value, *_, p_spam = call(rows)
+    expected, expected_p = direct(rows, rows["strength"], -2.5, -1.5)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(p_spam, expected_p, rtol=1e-10)
+    assert p_spam[-1] == pytest.approx(expit(-1.5))  # no judgments: the prior share
+
+
+def test_gradients_match_central_differences(rows) -> None:
+    _, grad_s, grad_lapse, grad_spam, _ = call(rows)
+    h = 1e-6
+    for k in range(len(rows["strength"])):
+        step = np.zeros_like(rows["strength"])
+        step[k] = h
+        numeric = (call(rows, rows["strength"] + step)[0] - call(rows, rows["strength"] - step)[0]) / (2 * h)
+        assert grad_s[k] == pytest.approx(numeric, rel=1e-6, abs=1e-6)
+    numeric = (call(rows, lapse_logit=-2.5 + h)[0] - call(rows, lapse_logit=-2.5 - h)[0]) / (2 * h)
+    assert grad_lapse == pytest.approx(numeric, rel=1e-6)
+    numeric = (call(rows, spam_logit=-1.5 + h)[0] - call(rows, spam_logit=-1.5 - h)[0]) / (2 * h)
+    assert grad_spam == pytest.approx(numeric, rel=1e-6)
+
+
+def test_without_lapses_or_spammers_it_is_the_bradley_terry_likelihood(rows) -> None:
+    value, grad_s, grad_lapse, grad_spam, p_spam = call(rows, lapse_logit=-np.inf, spam_logit=-np.inf)
+    d = rows["strength"][rows["winner"]] - rows["strength"][rows["loser"]]
+    assert value == pytest.approx(np.sum(rows["count"] * np.log(expit(d))), rel=1e-12)
+    assert grad_lapse == 0.0 and grad_spam == 0.0 and not p_spam.any()
+
+
+def test_a_coin_flipping_rater_is_recognised_and_an_attentive_one_is_not() -> None:
+    rng = np.random.default_rng(0)
+    strength = np.linspace(-2, 2, 6)
+    winner, loser = rng.integers(0, 6, (2, 400))
+    loser = np.where(loser == winner, (winner + 1) % 6, loser)
+    rater = np.repeat([0, 1], 200)
+    model_wins = rng.random(400) < expit(strength[winner] - strength[loser])
+    coin_wins = rng.random(400) < 0.5
+    wins = np.where(rater == 0, model_wins, coin_wins)
+    first, second = np.where(wins, winner, loser), np.where(wins, loser, winner)
+    count = np.ones(400)
+    *_, p_spam = rater_class_loglik(strength, -3.0, -2.0, first, second, rater, count, random_loglik(rater, count, 2))
+    assert p_spam[0] < 1e-6 and p_spam[1] > 1 - 1e-6
