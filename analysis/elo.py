@@ -43,7 +43,7 @@ import pandas as pd
 
 from analysis.data import StudyData, pair_counts, win_counts
 from analysis.errors import AnalysisError
-from analysis.likelihood import random_loglik
+from analysis.likelihood import pair_rows, random_loglik
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -190,8 +190,7 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
                 strength,
                 lapse0_logit,
                 pt.log(share) - pt.log1p(-share),
-                i_code,
-                j_code,
+                *pair_rows(i_code, j_code),
                 rater,
                 count,
                 random_loglik(rater, count, len(data.raters)),

@@ -20,7 +20,7 @@ from scipy.special import expit
 from analysis.data import StudyData, win_counts
 from analysis.elo import ELO_PER_NAT, ModelSpec, anchor_index
 from analysis.errors import AnalysisError
-from analysis.likelihood import random_loglik, rater_class_loglik
+from analysis.likelihood import pair_rows, random_loglik, rater_class_loglik
 
 GRAD_TOL = 1e-3
 """Largest gradient component accepted at the mode when BFGS reports precision loss."""
@@ -35,8 +35,7 @@ class _Posterior:
         self.n_cond = len(data.conditions)
         self.free = np.array([c for c in range(self.n_cond) if c != anchor_index(data, spec.anchor)])
         self.rater_terms = spec.rater_terms
-        self.winner = counts["winner"].to_numpy()
-        self.loser = counts["loser"].to_numpy()
+        self.pairs = pair_rows(counts["winner"].to_numpy(), counts["loser"].to_numpy())
         self.count = counts["count"].to_numpy().astype(np.float64)
         if spec.rater_terms:
             self.rater = counts["rater_code"].to_numpy()
@@ -69,7 +68,7 @@ class _Posterior:
         strength = self.strengths(x)
         lapse_logit, spam_logit = (x[-2], x[-1]) if self.rater_terms else (-np.inf, -np.inf)
         loglik, grad_s, grad_lapse, grad_spam, p_spam = rater_class_loglik(
-            strength, lapse_logit, spam_logit, self.winner, self.loser, self.rater, self.count, self.random
+            strength, lapse_logit, spam_logit, *self.pairs, self.rater, self.count, self.random
         )
         # ZeroSumNormal prior of the PyMC model: the prior acts on strengths centred over conditions.
         centred = strength - strength.mean()

@@ -1,4 +1,4 @@
-"""The rater-class Bradley–Terry likelihood as one fused kernel and PyTensor Op.
+"""The rater-class Bradley–Terry likelihood as one fused numba kernel.
 
 Each rater is attentive (answers at random with the shared lapse λ₀, else by the Elo model) or a
 spammer (always at random), spammers being a share ``w`` of the raters; the class is summed out
@@ -8,9 +8,11 @@ per rater::
 
 At the paper's scale there are ~75,000 rows (unique rater, winner, loser[, image]), so this sum and
 its gradient dominate sampling time. Written as plain PyTensor it becomes a dozen array-sized
-temporaries and two scatter-adds; :func:`rater_class_loglik` does the value, every gradient and
-each rater's posterior spammer probability in two numba loops, and :mod:`analysis.ops` wraps it as a
-PyTensor Op that nutpie's numba backend inlines into the compiled log-density. The MAP preview (:mod:`analysis.laplace`) calls the same kernel.
+temporaries, 75,000 exps and logs and two scatter-adds; :func:`rater_class_loglik` computes the
+exps and logs once per unique oriented pair (at most conditions² × images, ~11,000) and does the
+value, every gradient and each rater's posterior spammer probability in a few numba loops.
+:mod:`analysis.ops` wraps it as a PyTensor Op that nutpie's numba backend inlines into the
+compiled log-density; the MAP preview (:mod:`analysis.laplace`) calls it directly.
 """
 
 from __future__ import annotations
@@ -33,33 +35,38 @@ def rater_class_loglik(
     strength: np.ndarray,
     lapse_logit: float,
     spam_logit: float,
-    winner: np.ndarray,
-    loser: np.ndarray,
-    rater: np.ndarray,
-    count: np.ndarray,
+    pair_winner: np.ndarray,
+    pair_loser: np.ndarray,
+    row_pair: np.ndarray,
+    row_rater: np.ndarray,
+    row_count: np.ndarray,
     random_loglik: np.ndarray,
 ) -> tuple[float, np.ndarray, float, float, np.ndarray]:
     """Log-likelihood, its gradients (strength, logit λ₀, logit w) and P(spammer) per rater.
 
-    Rows are oriented winner first; ``rater`` indexes ``random_loglik`` (each rater's
-    log-likelihood if answering at random, ``n_r·log ½``). ``lapse_logit = -inf`` with
-    ``spam_logit = -inf`` is the plain Bradley–Terry likelihood.
+    Each row (``row_count`` judgments of one rater) points at an oriented pair: ``strength``
+    indices of its winner and loser. The probability of an attentive outcome depends only on
+    the pair, so exp and log run once per pair and the rows only gather and scatter.
+    ``random_loglik`` is each rater's log-likelihood if answering at random (``n_r·log ½``);
+    ``lapse_logit = spam_logit = -inf`` gives the plain Bradley–Terry likelihood.
     """
-    n_raters = random_loglik.shape[0]
+    n_pairs, n_rows, n_raters = pair_winner.shape[0], row_pair.shape[0], random_loglik.shape[0]
     lapse = 1.0 / (1.0 + math.exp(-lapse_logit))
     keep = 1.0 / (1.0 + math.exp(lapse_logit))  # 1 − λ₀ without cancellation
-    attentive = np.zeros(n_raters)
-    slope = np.empty(winner.shape[0])
-    lapse_slope = np.empty(winner.shape[0])
-    for n in range(winner.shape[0]):
-        e = math.exp(strength[loser[n]] - strength[winner[n]])
+    log_q = np.empty(n_pairs)
+    slope = np.empty(n_pairs)
+    lapse_slope = np.empty(n_pairs)
+    for k in range(n_pairs):
+        e = math.exp(strength[pair_loser[k]] - strength[pair_winner[k]])
         p = 1.0 / (1.0 + e)  # σ(d), and 1 − σ(d) = e·σ(d)
         q = 0.5 * lapse + keep * p
-        attentive[rater[n]] += count[n] * math.log(q)
-        weight = count[n] / q
-        slope[n] = weight * keep * p * (e * p)
-        lapse_slope[n] = weight * (0.5 - p)
+        log_q[k] = math.log(q)
+        slope[k] = keep * p * (e * p) / q
+        lapse_slope[k] = (0.5 - p) / q
 
+    attentive = np.zeros(n_raters)
+    for n in range(n_rows):
+        attentive[row_rater[n]] += row_count[n] * log_q[row_pair[n]]
     log_share, log_rest = _log_sigmoid(spam_logit), _log_sigmoid(-spam_logit)
     logp = 0.0
     grad_spam = 0.0
@@ -75,14 +82,22 @@ def rater_class_loglik(
         p_attentive[r] = math.exp(x - total)
         grad_spam += p_spam[r] * math.exp(log_rest) - p_attentive[r] * math.exp(log_share)
 
+    weight = np.zeros(n_pairs)  # attentive judgments per pair, weighted by P(attentive)
+    for n in range(n_rows):
+        weight[row_pair[n]] += row_count[n] * p_attentive[row_rater[n]]
     grad_strength = np.zeros_like(strength)
     grad_lapse = 0.0
-    for n in range(winner.shape[0]):
-        weight = p_attentive[rater[n]]
-        grad_strength[winner[n]] += weight * slope[n]
-        grad_strength[loser[n]] -= weight * slope[n]
-        grad_lapse += weight * lapse_slope[n]
+    for k in range(n_pairs):
+        grad_strength[pair_winner[k]] += weight[k] * slope[k]
+        grad_strength[pair_loser[k]] -= weight[k] * slope[k]
+        grad_lapse += weight[k] * lapse_slope[k]
     return logp, grad_strength, grad_lapse * lapse * keep, grad_spam, p_spam
+
+
+def pair_rows(winner: np.ndarray, loser: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique oriented pairs of (``winner``, ``loser``) rows: (pair_winner, pair_loser, row_pair)."""
+    pairs, row_pair = np.unique(np.stack([winner, loser], axis=1), axis=0, return_inverse=True)
+    return pairs[:, 0].copy(), pairs[:, 1].copy(), row_pair.ravel()
 
 
 def random_loglik(rater: np.ndarray, count: np.ndarray, n_raters: int) -> np.ndarray:

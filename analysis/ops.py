@@ -22,13 +22,15 @@ class RaterClassLikelihood(Op):
 
     __props__ = ()
 
-    def make_node(self, strength, lapse_logit, spam_logit, winner, loser, rater, count, random_loglik) -> Apply:
+    def make_node(
+        self, strength, lapse_logit, spam_logit, pair_winner, pair_loser, row_pair, row_rater, row_count, random_loglik
+    ) -> Apply:
         params = [pt.as_tensor_variable(x, dtype="float64") for x in (strength, lapse_logit, spam_logit)]
-        index = [pt.as_tensor_variable(x) for x in (winner, loser, rater)]
-        for name, x in zip(("winner", "loser", "rater"), index, strict=True):
+        index = [pt.as_tensor_variable(x) for x in (pair_winner, pair_loser, row_pair, row_rater)]
+        for name, x in zip(("pair_winner", "pair_loser", "row_pair", "row_rater"), index, strict=True):
             if not x.dtype.startswith(("int", "uint")):
                 raise TypeError(f"{name} must be an integer index vector, got {x.dtype}")
-        weights = [pt.as_tensor_variable(x, dtype="float64") for x in (count, random_loglik)]
+        weights = [pt.as_tensor_variable(x, dtype="float64") for x in (row_count, random_loglik)]
         outputs = [pt.dscalar(), pt.dvector(), pt.dscalar(), pt.dscalar(), pt.dvector()]
         return Apply(self, [*params, *index, *weights], outputs)
 
@@ -39,13 +41,13 @@ class RaterClassLikelihood(Op):
             storage[0] = np.asarray(value)
 
     def connection_pattern(self, node) -> list[list[bool]]:
-        return [[True] * 5] * 3 + [[False] * 5] * 5
+        return [[True] * 5] * 3 + [[False] * 5] * 6
 
     def L_op(self, inputs, outputs, output_grads):
         if not all(isinstance(g.type, DisconnectedType) for g in output_grads[1:]):
             raise NotImplementedError("RaterClassLikelihood provides first derivatives of the log-likelihood only")
         g = output_grads[0]
-        return [g * outputs[1], g * outputs[2], g * outputs[3]] + [disconnected_type() for _ in range(5)]
+        return [g * outputs[1], g * outputs[2], g * outputs[3]] + [disconnected_type() for _ in range(6)]
 
 
 rater_class_likelihood = RaterClassLikelihood()
@@ -54,9 +56,9 @@ rater_class_likelihood = RaterClassLikelihood()
 @register_funcify_default_op_cache_key(RaterClassLikelihood)
 def _numba_funcify_rater_class_likelihood(op, node=None, **kwargs):
     @numba.njit(nogil=True)
-    def fused(strength, lapse_logit, spam_logit, winner, loser, rater, count, random_loglik):
+    def fused(strength, lapse_logit, spam_logit, *data):
         logp, grad_strength, grad_lapse, grad_spam, p_spam = rater_class_loglik(
-            strength, lapse_logit.item(), spam_logit.item(), winner, loser, rater, count, random_loglik
+            strength, lapse_logit.item(), spam_logit.item(), *data
         )
         return np.asarray(logp), grad_strength, np.asarray(grad_lapse), np.asarray(grad_spam), p_spam
 

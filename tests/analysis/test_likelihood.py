@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import expit, logsumexp
 
-from analysis.likelihood import random_loglik, rater_class_loglik
+from analysis.likelihood import pair_rows, random_loglik, rater_class_loglik
 
 
 @pytest.fixture
@@ -30,7 +30,13 @@ def rows() -> dict:
 def call(rows: dict, strength=None, lapse_logit: float = -2.5, spam_logit: float = -1.5):
     strength = rows["strength"] if strength is None else strength
     return rater_class_loglik(
-        strength, lapse_logit, spam_logit, rows["winner"], rows["loser"], rows["rater"], rows["count"], rows["random"]
+        strength,
+        lapse_logit,
+        spam_logit,
+        *pair_rows(rows["winner"], rows["loser"]),
+        rows["rater"],
+        rows["count"],
+        rows["random"],
     )
 
 
@@ -67,6 +73,13 @@ def test_gradients_match_central_differences(rows) -> None:
     assert grad_spam == pytest.approx(numeric, rel=1e-6)
 
 
+def test_rows_share_pairs_and_pairs_are_unique(rows) -> None:
+    pair_winner, pair_loser, row_pair = pair_rows(rows["winner"], rows["loser"])
+    np.testing.assert_array_equal(pair_winner[row_pair], rows["winner"])
+    np.testing.assert_array_equal(pair_loser[row_pair], rows["loser"])
+    assert len(set(zip(pair_winner, pair_loser, strict=True))) == len(pair_winner) < len(row_pair)
+
+
 def test_without_lapses_or_spammers_it_is_the_bradley_terry_likelihood(rows) -> None:
     value, grad_s, grad_lapse, grad_spam, p_spam = call(rows, lapse_logit=-np.inf, spam_logit=-np.inf)
     d = rows["strength"][rows["winner"]] - rows["strength"][rows["loser"]]
@@ -85,5 +98,6 @@ def test_a_coin_flipping_rater_is_recognised_and_an_attentive_one_is_not() -> No
     wins = np.where(rater == 0, model_wins, coin_wins)
     first, second = np.where(wins, winner, loser), np.where(wins, loser, winner)
     count = np.ones(400)
-    *_, p_spam = rater_class_loglik(strength, -3.0, -2.0, first, second, rater, count, random_loglik(rater, count, 2))
+    random = random_loglik(rater, count, 2)
+    *_, p_spam = rater_class_loglik(strength, -3.0, -2.0, *pair_rows(first, second), rater, count, random)
     assert p_spam[0] < 1e-6 and p_spam[1] > 1 - 1e-6

@@ -7,7 +7,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-from analysis.likelihood import random_loglik
+from analysis.likelihood import pair_rows, random_loglik
 from analysis.ops import rater_class_likelihood
 
 
@@ -21,7 +21,7 @@ def graphs():
     count = rng.integers(1, 3, n_rows).astype(float)
     rand = random_loglik(rater, count, n_raters)
     s, lapse, spam = pt.dvector("s"), pt.dscalar("lapse"), pt.dscalar("spam")
-    fused = rater_class_likelihood(s, lapse, spam, winner, loser, rater, count, rand)
+    fused = rater_class_likelihood(s, lapse, spam, *pair_rows(winner, loser), rater, count, rand)
     lam = pt.sigmoid(lapse)
     attentive = pt.zeros(n_raters)[rater].inc(count * pt.log(lam / 2 + (1 - lam) * pt.sigmoid(s[winner] - s[loser])))
     a = pt.log(pt.sigmoid(-spam)) + attentive
