@@ -9,6 +9,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -51,6 +52,12 @@ def summary(fit: EloFit) -> dict[str, object]:
         )
         or "pooled (no rater or image terms)",
     }
+    post = fit.idata.posterior
+    for name, label in (("lapse0", "lapse λ₀ of attentive raters"), ("spammer_share", "spammer share")):
+        if name in post:
+            draws = post[name].to_numpy().ravel()
+            lo, hi = np.quantile(draws, [0.025, 0.975])
+            info[label] = f"{draws.mean():.1%} [{lo:.1%}, {hi:.1%}]"
     info.update({k.replace("_", " "): f"{v:.1f} s" for k, v in fit.timings.items()})
     if fit.diagnostics is not None:
         d = fit.diagnostics

@@ -31,6 +31,8 @@ def test_fit_writes_every_output_of_the_contract(small_files, tmp_path: Path) ->
     assert bdrate["bdrate"].notna().all()
     raters = pd.read_csv(tmp_path / "raters.csv")
     assert {"rater", "judgments", "lapse", "p_spammer", "spammer"} <= set(raters.columns)
+    assert raters["spammer"].sum() == 2  # the fixture's two coin-flipping raters
+    assert (raters["lapse_lo"] <= raters["lapse"] + 1e-9).all() and (raters["lapse"] <= raters["lapse_hi"] + 1e-9).all()
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "winrates.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -44,6 +46,8 @@ def test_the_report_is_self_contained(small_files, tmp_path: Path) -> None:
     assert base64.b64decode(sources[0].split(",", 1)[1]) == (tmp_path / "curves.png").read_bytes()
     assert "href=" not in page
     assert "judgments fitted</th><td>3000" in page
+    assert re.search(r"spammer share</th><td>\d+\.\d% \[\d+\.\d%, \d+\.\d%\]", page)
+    assert "lapse λ₀ of attentive raters" in page
 
 
 def test_malformed_judgments_exit_1_with_file_and_line(small_files, tmp_path: Path, capsys) -> None:
