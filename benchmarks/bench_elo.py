@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--parts", default="map,seeds,pooled,full,pymc")
     parser.add_argument("--seeds", type=int, default=20, help="simulated studies for the recovery spread")
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=300)
+    parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--pooled-draws", type=int, default=1000, help="the pooled model is cheap: sample it fully")
     parser.add_argument("--pooled-tune", type=int, default=1000)
