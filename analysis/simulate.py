@@ -71,6 +71,8 @@ class SimulatedStudy:
     raters: pd.DataFrame
     """True ``rater, lapse, spammer``."""
     anchor: str
+    image_elo: pd.DataFrame | None = None
+    """True image × condition deviations (Elo; rows images, columns condition labels), if any."""
 
     @property
     def true_bdrate(self) -> dict[str, float]:
@@ -153,6 +155,11 @@ def simulate_study(
         curves=curves,
         raters=pd.DataFrame({"rater": raters, "lapse": lapse, "spammer": spam}),
         anchor=anchor,
+        image_elo=pd.DataFrame(
+            deviation, index=images, columns=[f"{c}@{lv}" for c, lv in zip(codec, level, strict=True)]
+        )
+        if image_sd_elo > 0
+        else None,
     )
 
 

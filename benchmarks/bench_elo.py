@@ -27,11 +27,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.data import prepare_study  # noqa: E402
-from analysis.elo import EloFit  # noqa: E402
+from analysis.elo import ELO_PER_NAT, EloFit  # noqa: E402
 from analysis.fitting import fit_study  # noqa: E402
 from analysis.raters import rater_table  # noqa: E402
 from analysis.simulate import SimulatedStudy, simulate_study  # noqa: E402
 from analysis.summaries import bdrate_table  # noqa: E402
+
+IMAGE_SD_ELO = 40.0
 
 
 def recovery(fit: EloFit, study: SimulatedStudy) -> str:
@@ -54,7 +56,7 @@ def recovery_over_seeds(seeds: int) -> None:
     """One study is one draw of the data: show the spread of BD-rate errors over many (MAP fits)."""
     rows = []
     for seed in range(seeds):
-        study = simulate_study(n_judgments=75000, n_raters=600, n_images=30, image_sd_elo=40.0, seed=100 + seed)
+        study = simulate_study(n_judgments=75000, n_raters=600, n_images=30, image_sd_elo=IMAGE_SD_ELO, seed=100 + seed)
         data = prepare_study(study.judgments, study.manifest, validated=True)
         fit = fit_study(data, anchor=study.anchor, method="map", draws=1000, seed=seed)
         for row in bdrate_table(fit).itertuples():
@@ -87,6 +89,25 @@ def spammers(fit: EloFit, study: SimulatedStudy) -> str:
     return f"spammers flagged {found}/{int(table['spammer_true'].sum())}, false flags {false}/{len(table)}"
 
 
+def terms_recovery(fit: EloFit, study: SimulatedStudy, image_sd_elo: float) -> str:
+    """Attentive lapse λ₀ vs the attentive raters' true mean lapse; image terms vs the true deviations."""
+    post = fit.idata.posterior
+    lo, mid, hi = np.quantile(post["lapse0"].to_numpy(), [0.025, 0.5, 0.975])
+    attentive = study.raters.loc[~study.raters["spammer"], "lapse"].mean()
+    parts = [f"lapse0 {mid:.3f} [{lo:.3f}, {hi:.3f}] vs attentive raters' true mean {attentive:.3f}"]
+    if "image_elo" in post:
+        lo, mid, hi = np.quantile(post["image_sd"].to_numpy() * ELO_PER_NAT, [0.025, 0.5, 0.975])
+        estimate = post["image_elo"].mean(("chain", "draw")).to_pandas()
+        truth = study.image_elo.loc[estimate.index, estimate.columns]
+        truth = truth.sub(truth.mean(axis=1), axis=0)
+        corr = np.corrcoef(estimate.to_numpy().ravel(), truth.to_numpy().ravel())[0, 1]
+        parts.append(
+            f"image_sd {mid:.1f} [{lo:.1f}, {hi:.1f}] Elo vs true {image_sd_elo:.0f}; "
+            f"image × condition deviations: correlation {corr:.3f} with the truth"
+        )
+    return "; ".join(parts)
+
+
 def diagnostics(fit: EloFit) -> str:
     d = fit.diagnostics
     verdict = "converged" if d.converged else "NOT converged: " + "; ".join(d.problems)
@@ -110,7 +131,7 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}")
 
     start = time.perf_counter()
-    study = simulate_study(n_judgments=75000, n_raters=600, n_images=30, image_sd_elo=40.0, seed=args.seed)
+    study = simulate_study(n_judgments=75000, n_raters=600, n_images=30, image_sd_elo=IMAGE_SD_ELO, seed=args.seed)
     simulated = time.perf_counter() - start
     start = time.perf_counter()
     data = prepare_study(study.judgments, study.manifest)
@@ -167,6 +188,7 @@ def main() -> None:
         print(f"    {diagnostics(fit)}")
         print("    " + recovery(fit, study))
         print("    " + spammers(fit, study))
+        print("    " + terms_recovery(fit, study, IMAGE_SD_ELO))
 
     if "pymc" in parts:
         fit = fit_study(

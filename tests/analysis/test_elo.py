@@ -6,9 +6,11 @@ import numpy as np
 import pytensor
 import pytest
 
+from analysis.data import prepare_study
 from analysis.elo import ELO_PER_NAT, ModelSpec, build_model, elo_table
 from analysis.fitting import fit_study
 from analysis.raters import rater_table
+from analysis.simulate import simulate_study
 from analysis.summaries import bdrate_table
 
 
@@ -63,3 +65,21 @@ def test_pymc_default_sampler_runs_the_same_model(study_data) -> None:
     assert fit.sampler == "pymc"
     assert fit.idata.posterior.sizes["draw"] == 200
     assert fit.diagnostics.rhat_max < 1.05
+
+
+@pytest.mark.slow
+def test_nutpie_recovers_image_deviations_and_the_attentive_lapse() -> None:
+    study = simulate_study(n_judgments=8000, n_raters=64, n_images=6, image_sd_elo=60.0, seed=5)
+    data = prepare_study(study.judgments, study.manifest, validated=True)
+    fit = fit_study(data, anchor="avif", rater_terms=True, image_terms=True, draws=400, tune=400, chains=2, cores=2)
+    assert fit.diagnostics.rhat_max < 1.05
+    post = fit.idata.posterior
+    estimate = post["image_elo"].mean(("chain", "draw")).to_pandas()
+    truth = study.image_elo.loc[estimate.index, estimate.columns]
+    truth = truth.sub(truth.mean(axis=1), axis=0)  # the model's deviations are centred within images too
+    assert np.corrcoef(estimate.to_numpy().ravel(), truth.to_numpy().ravel())[0, 1] > 0.75
+    image_sd = np.quantile(post["image_sd"].to_numpy() * ELO_PER_NAT, [0.025, 0.975])
+    assert image_sd[0] < 60.0 < image_sd[1]
+    lapse0 = np.quantile(post["lapse0"].to_numpy(), [0.025, 0.975])
+    attentive = study.raters.loc[~study.raters["spammer"], "lapse"].mean()
+    assert lapse0[0] < attentive < lapse0[1]
