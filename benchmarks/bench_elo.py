@@ -150,16 +150,11 @@ def main() -> None:
     if "seeds" in parts:
         recovery_over_seeds(args.seeds)
 
+    common = {"anchor": study.anchor, "chains": args.chains, "cores": cores}
+    full = {"rater_terms": True, "image_terms": True, "draws": args.draws, "tune": args.tune}
+
     if "pooled" in parts:
-        fit = fit_study(
-            data,
-            anchor=study.anchor,
-            rater_terms=False,
-            draws=args.pooled_draws,
-            tune=args.pooled_tune,
-            chains=args.chains,
-            cores=cores,
-        )
+        fit = fit_study(data, **common, rater_terms=False, draws=args.pooled_draws, tune=args.pooled_tune)
         t = fit.timings
         print(
             f"\npooled NUTS (nutpie), {args.chains} chains × ({args.pooled_tune} tune + {args.pooled_draws} draws): compile {t['compile_s']:.1f} s + sample {t['sample_s']:.1f} s = {t['compile_s'] + t['sample_s']:.1f} s (goal < 10 s)"
@@ -169,16 +164,7 @@ def main() -> None:
 
     full_total = None
     if "full" in parts:
-        fit = fit_study(
-            data,
-            anchor=study.anchor,
-            rater_terms=True,
-            image_terms=True,
-            draws=args.draws,
-            tune=args.tune,
-            chains=args.chains,
-            cores=cores,
-        )
+        fit = fit_study(data, **common, **full)
         t = fit.timings
         full_total = t["compile_s"] + t["sample_s"]
         print(
@@ -191,17 +177,7 @@ def main() -> None:
         print("    " + terms_recovery(fit, study, IMAGE_SD_ELO))
 
     if "pymc" in parts:
-        fit = fit_study(
-            data,
-            anchor=study.anchor,
-            sampler="pymc",
-            rater_terms=True,
-            image_terms=True,
-            draws=args.draws,
-            tune=args.tune,
-            chains=args.chains,
-            cores=cores,
-        )
+        fit = fit_study(data, **common, **full, sampler="pymc")
         total = fit.timings["sample_s"]
         print(
             f"\nsame full model, PyMC's default NUTS, {args.chains} chains × ({args.tune} tune + {args.draws} draws): "
