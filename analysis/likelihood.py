@@ -31,6 +31,18 @@ def _log_sigmoid(x: float) -> float:
 
 
 @numba.njit(nogil=True, cache=True)
+def _sigmoid_pair(d: float) -> tuple[float, float]:
+    """(σ(d), 1 − σ(d)) without overflow or cancellation for any finite d."""
+    if d >= 0.0:
+        e = math.exp(-d)
+        p = 1.0 / (1.0 + e)
+        return p, e * p
+    e = math.exp(d)
+    p_loser = 1.0 / (1.0 + e)
+    return e * p_loser, p_loser
+
+
+@numba.njit(nogil=True, cache=True)
 def rater_class_loglik(
     strength: np.ndarray,
     lapse_logit: float,
@@ -57,11 +69,10 @@ def rater_class_loglik(
     slope = np.empty(n_pairs)
     lapse_slope = np.empty(n_pairs)
     for k in range(n_pairs):
-        e = math.exp(strength[pair_loser[k]] - strength[pair_winner[k]])
-        p = 1.0 / (1.0 + e)  # σ(d), and 1 − σ(d) = e·σ(d)
+        p, p_loser = _sigmoid_pair(strength[pair_winner[k]] - strength[pair_loser[k]])
         q = 0.5 * lapse + keep * p
         log_q[k] = math.log(q)
-        slope[k] = keep * p * (e * p) / q
+        slope[k] = keep * p * p_loser / q
         lapse_slope[k] = (0.5 - p) / q
 
     attentive = np.zeros(n_raters)

@@ -101,3 +101,9 @@ def test_a_coin_flipping_rater_is_recognised_and_an_attentive_one_is_not() -> No
     random = random_loglik(rater, count, 2)
     *_, p_spam = rater_class_loglik(strength, -3.0, -2.0, *pair_rows(first, second), rater, count, random)
     assert p_spam[0] < 1e-6 and p_spam[1] > 1 - 1e-6
+
+
+def test_huge_strength_gaps_give_finite_gradients(rows) -> None:
+    strength = rows["strength"] * 1000.0  # gaps of thousands of nats: exp would overflow
+    value, grad_s, grad_lapse, grad_spam, _ = call(rows, strength)
+    assert np.isfinite(value) and np.isfinite(grad_s).all() and np.isfinite([grad_lapse, grad_spam]).all()
