@@ -93,6 +93,10 @@ def _walk(recorder: Recorder, study) -> Rater:
     return rater
 
 
+SHORT_WORD = 6
+"""Forbidden words shorter than this only count as whole words."""
+
+
 def _forbidden(study) -> set[str]:
     words = {
         "codec",
@@ -148,10 +152,15 @@ def test_no_codec_level_bpp_or_file_name_reaches_the_rater(client, make_rated_st
     assert rater.stage == Rater.Stage.DONE, "the walk must reach the end for the check to cover every page"
     assert rater.trials.filter(kind="attention").exists() and rater.trials.filter(kind="practice").exists()
 
-    forbidden = _forbidden(study)
+    # Short words must stand alone: random signed tokens contain e.g. "bPp" by chance (a flaky
+    # failure seen in CI), while a real leak reads "0.25 bpp", "bpp=" or "/jpeg/".
+    patterns = {
+        word: re.compile(re.escape(word) if len(word) >= SHORT_WORD else rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")
+        for word in _forbidden(study)
+    }
     for where, text in recorder.texts:
         lowered = text.lower()
-        leaks = sorted(word for word in forbidden if word in lowered)
+        leaks = sorted(word for word, pattern in patterns.items() if pattern.search(lowered))
         assert not leaks, f"{where} reveals {leaks}"
 
     assert len(recorder.images) > 20
