@@ -110,7 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
     parser.add_argument("--json", type=Path, default=ROOT / "var/learned/bench.json")
     parser.add_argument("--skip-12mp", action="store_true")
+    parser.add_argument(
+        "--anchors-from",
+        type=Path,
+        help="reuse the avif/jpeg curves of an earlier run's JSON (same images and codec builds) instead of re-encoding",
+    )
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    earlier = json.loads(args.anchors_from.read_text())["curves"] if args.anchors_from else {}
     files = sorted(args.images.glob("*.png"))
     if not files and args.images == DEFAULT_IMAGES:
         from pico.learned.data import prepare
@@ -132,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     curves: dict[str, dict[str, list]] = {}
     for f in files:
         image = np.asarray(Image.open(f).convert("RGB"))
-        curves[f.stem] = {name: rd_points(name, image) for name in PARAMS}
+        curves[f.stem] = {
+            name: earlier[f.stem][name] if name != "pico" and f.stem in earlier else rd_points(name, image)
+            for name in PARAMS
+        }
         print(f"{f.stem}: {image.shape[1]}x{image.shape[0]} done", flush=True)
     result["curves"] = curves
     table = {}

@@ -51,11 +51,23 @@ def sample_batch(images: list[np.ndarray], rng: np.random.Generator, batch: int,
 
 
 def learning_rate(step: int, t: dict) -> float:
-    """Linear warm-up, then cosine decay from ``lr`` to ``lr_final``."""
-    if step < t["warmup"]:
-        return t["lr"] * (step + 1) / t["warmup"]
-    frac = (step - t["warmup"]) / max(1, t["steps"] - t["warmup"])
-    return t["lr_final"] + 0.5 * (t["lr"] - t["lr_final"]) * (1 + math.cos(math.pi * min(1.0, frac)))
+    """Linear warm-up, then cosine decay from ``lr`` to ``lr_final``, with optional warm restarts.
+
+    ``restarts = [s1, s2, ...]`` (steps) splits the run into cycles: the first cycle decays from
+    ``lr`` to ``lr_final`` at ``s1`` exactly as a run with ``steps = s1`` would, each later cycle
+    warms up again to ``restart_lr`` and decays to ``lr_final`` at the next restart (or ``steps``).
+    So a finished run can be continued by adding its old ``steps`` to ``restarts`` and raising
+    ``steps``: its checkpoint is then exactly the state of the longer run at that step.
+    """
+    bounds = [0, *(int(s) for s in t.get("restarts", ())), int(t["steps"])]
+    cycle = max(i for i in range(len(bounds) - 1) if bounds[i] <= step or i == 0)
+    begin, end = bounds[cycle], bounds[cycle + 1]
+    peak = t["lr"] if cycle == 0 else t["restart_lr"]
+    local = step - begin
+    if local < t["warmup"]:
+        return peak * (local + 1) / t["warmup"]
+    frac = (local - t["warmup"]) / max(1, end - begin - t["warmup"])
+    return t["lr_final"] + 0.5 * (peak - t["lr_final"]) * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
 def load_training_state(model: PicoModel, state: dict[str, torch.Tensor]) -> None:

@@ -5,6 +5,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -48,3 +49,16 @@ def test_a_resumed_run_equals_an_unbroken_one_and_releases_codable_weights(tmp_p
     model_id = train.release(half, tmp_path / "w.pt")
     model, loaded_id = zoo.model_from_bytes((tmp_path / "w.pt").read_bytes())
     assert loaded_id == model_id and model_id.startswith("pico-smoke-")
+
+
+def test_a_warm_restart_continues_a_finished_run_without_changing_its_past():
+    """Raising ``steps`` and listing the old end in ``restarts`` keeps every earlier learning rate,
+    so the old checkpoint is exactly the longer run's state at the restart step."""
+    short = {"steps": 600, "lr": 5e-4, "lr_final": 3e-5, "warmup": 20}
+    longer = {**short, "steps": 1800, "restarts": [600], "restart_lr": 3e-4}
+    assert [train.learning_rate(s, short) for s in range(600)] == [train.learning_rate(s, longer) for s in range(600)]
+    assert train.learning_rate(599, longer) == pytest.approx(3e-5, rel=1e-3)
+    assert train.learning_rate(600, longer) < train.learning_rate(619, longer) == pytest.approx(3e-4)
+    assert train.learning_rate(1799, longer) == pytest.approx(3e-5, rel=1e-3)
+    rates = [train.learning_rate(s, longer) for s in range(620, 1800)]
+    assert rates == sorted(rates, reverse=True)
