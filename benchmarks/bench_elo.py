@@ -6,7 +6,7 @@ Scale: 75,000 judgments, 600 raters (8% spammers), 4 codecs × 5 levels, 30 imag
 rater/image terms), ``full`` (nutpie, rater lapses + image deviations) and ``pymc`` (PyMC's
 default NUTS on the same full model with the same chains, tuning and draws).
 
-Run: ``.venv/bin/python benchmarks/bench_elo.py`` (about 8 minutes on 2 cores, most of it PyMC's
+Run: ``.venv/bin/python benchmarks/bench_elo.py`` (about 4 minutes on 2 quiet cores, most of it PyMC's
 own sampler) or pick parts, e.g. ``--parts map,pooled``.
 """
 
