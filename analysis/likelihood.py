@@ -79,6 +79,7 @@ def rater_class_loglik(
     for n in range(n_rows):
         attentive[row_rater[n]] += row_count[n] * log_q[row_pair[n]]
     log_share, log_rest = _log_sigmoid(spam_logit), _log_sigmoid(-spam_logit)
+    share, rest = math.exp(log_share), math.exp(log_rest)
     logp = 0.0
     grad_spam = 0.0
     p_spam = np.empty(n_raters)
@@ -91,7 +92,7 @@ def rater_class_loglik(
         logp += total
         p_spam[r] = math.exp(y - total)
         p_attentive[r] = math.exp(x - total)
-        grad_spam += p_spam[r] * math.exp(log_rest) - p_attentive[r] * math.exp(log_share)
+        grad_spam += p_spam[r] * rest - p_attentive[r] * share
 
     weight = np.zeros(n_pairs)  # attentive judgments per pair, weighted by P(attentive)
     for n in range(n_rows):

@@ -17,7 +17,7 @@ class RaterClassLikelihood(Op):
     """Outputs (log-likelihood, ∂/∂strength, ∂/∂logit λ₀, ∂/∂logit w, P(spammer) per rater).
 
     The gradient of the first output is built from the next three, which the same call already
-    computed; second derivatives are not provided (NUTS and L-BFGS do not need them).
+    computed; second derivatives are not provided (NUTS does not need them).
     """
 
     __props__ = ()
