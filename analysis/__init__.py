@@ -10,6 +10,7 @@ tables stay light.
 
 from analysis.bdrate import BDRateSummary, BDRateUndefined, bd_rate, bd_rate_posterior
 from analysis.data import Exclusions, StudyData, load_study, prepare_study
+from analysis.design import base_allocation, optimal_allocation, predicted_sd
 from analysis.elo import EloFit, elo_table
 from analysis.fitting import fit_elo, fit_study
 from analysis.planning import plan_study
@@ -25,6 +26,7 @@ __all__ = [
     "Exclusions",
     "SimulatedStudy",
     "StudyData",
+    "base_allocation",
     "bd_rate",
     "bd_rate_posterior",
     "bdrate_table",
@@ -34,7 +36,9 @@ __all__ = [
     "fit_study",
     "load_study",
     "objective_bdrate_table",
+    "optimal_allocation",
     "plan_study",
+    "predicted_sd",
     "prepare_study",
     "rater_table",
     "simulate_study",

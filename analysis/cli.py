@@ -17,7 +17,7 @@ import pandas as pd
 from analysis.data import Exclusions, load_study
 from analysis.errors import AnalysisError
 from analysis.planning import DEFAULT_GRID, plan_study
-from analysis.simulate import DEFAULT_LADDER, DEFAULT_RATE_FACTORS, expected_curves, simulate_study
+from analysis.simulate import DEFAULT_LADDER, DEFAULT_RATE_FACTORS, DESIGNS, expected_curves, simulate_study
 from pico.errors import PicoError
 
 EXIT_INPUT = 1
@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--images", type=int, default=30)
     plan.add_argument("--spammers", type=float, default=0.08, help="expected share of spammers")
     plan.add_argument("--reps", type=int, default=4)
+    plan.add_argument(
+        "--design", choices=DESIGNS, default="random", help="pairs judged: random, or the site's adaptive design"
+    )
     plan.add_argument("--seed", type=int, default=0)
     plan.add_argument("--out", help="write the plan as CSV here too")
     return parser
@@ -154,6 +157,7 @@ def _plan(args: argparse.Namespace) -> int:
         n_images=args.images,
         spammer_fraction=args.spammers,
         reps=args.reps,
+        design=args.design,
         seed=args.seed,
     )
     print(plan.to_string(index=False, float_format=lambda v: f"{v:.1f}"))

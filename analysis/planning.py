@@ -33,6 +33,7 @@ def plan_study(
     lapse_mean: float = 0.03,
     reps: int = 4,
     rater_terms: bool = True,
+    design: str = "random",
     seed: int = 0,
 ) -> pd.DataFrame:
     """Simulated 95% BD-rate interval widths (percentage points) per study size and codec.
@@ -50,6 +51,8 @@ def plan_study(
         Candidate numbers of judgments; raters = judgments / ``judgments_per_rater``.
     reps
         Simulated studies per size; the median width is reported.
+    design
+        Pairs judged: ``"random"`` or ``"adaptive"`` (:mod:`analysis.design`, as the site runs it).
 
     Returns
     -------
@@ -71,6 +74,7 @@ def plan_study(
                 n_images=n_images,
                 spammer_fraction=spammer_fraction,
                 lapse_mean=lapse_mean,
+                design=design,
                 seed=int(rng.integers(2**31)),
             )
             data = prepare_study(study.judgments, study.manifest, validated=True)

@@ -9,19 +9,22 @@ here), and the synthetic PSNR (dB), MS-SSIM and SSIMULACRA2 curves are shifted t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
 from analysis.bdrate import bd_rate
-from analysis.elo import ELO_PER_NAT
+from analysis.design import base_allocation, optimal_allocation, refresh_due
+from analysis.elo import ELO_PER_NAT, elo_table
 
 DEFAULT_RATE_FACTORS = {"jpeg": 2.5, "avif": 1.0, "vvc": 0.8, "pico": 0.4}
 DEFAULT_LADDER = (0.1, 0.18, 0.3, 0.5, 0.8)
 DEFAULT_ANCHOR = "avif"
+DESIGNS = ("random", "adaptive")
 
 
 def _u(bpp: np.ndarray, factor: float) -> np.ndarray:
@@ -91,9 +94,10 @@ def simulate_study(
     lapse_mean: float = 0.03,
     image_sd_elo: float = 0.0,
     bpp_sd: float = 0.1,
+    design: str = "random",
     seed: int = 0,
 ) -> SimulatedStudy:
-    """Draw a study from known curves: random pairs of conditions on random images.
+    """Draw a study from known curves: pairs of conditions on random images, random or adaptive.
 
     Parameters
     ----------
@@ -109,6 +113,9 @@ def simulate_study(
         Sd (Elo points) of image × condition deviations, centred over images per condition.
     bpp_sd
         Sd of ln bpp across images per (codec); centred, so each level's geometric mean is the curve's bpp.
+    design
+        ``"random"``: every pair of conditions equally often; ``"adaptive"``: as the site's
+        adaptive design (:mod:`analysis.design`), refitting a MAP preview as judgments come in.
 
     Returns
     -------
@@ -128,30 +135,32 @@ def simulate_study(
     deviation -= deviation.mean(axis=0, keepdims=True)
     rater = np.repeat(np.arange(n_raters), -(-n_judgments // n_raters))[:n_judgments]
     image = rng.integers(n_images, size=n_judgments)
-    a = rng.integers(n_cond, size=n_judgments)
-    b = rng.integers(n_cond - 1, size=n_judgments)
-    b += b >= a
     elo = curves["elo"].to_numpy()
-    gap = (elo[a] + deviation[image, a] - elo[b] - deviation[image, b]) / ELO_PER_NAT
-    p_a = lapse[rater] / 2.0 + (1.0 - lapse[rater]) * expit(gap)
-    a_wins = rng.random(n_judgments) < p_a
+
+    def judge(a: np.ndarray, b: np.ndarray, rows: slice) -> np.ndarray:
+        gap = (elo[a] + deviation[image[rows], a] - elo[b] - deviation[image[rows], b]) / ELO_PER_NAT
+        p_a = lapse[rater[rows]] / 2.0 + (1.0 - lapse[rater[rows]]) * expit(gap)
+        return rng.random(len(a)) < p_a
+
+    if design == "random":
+        a = rng.integers(n_cond, size=n_judgments)
+        b = rng.integers(n_cond - 1, size=n_judgments)
+        b += b >= a
+        a_wins = judge(a, b, slice(None))
+        manifest = None
+    elif design == "adaptive":
+        manifest = _manifest(curves, images, bpp_sd, rng)
+        a, b, a_wins = _adaptive_pairs(
+            curves, anchor, manifest, np.array(raters)[rater], np.array(images)[image], judge, rng
+        )
+    else:
+        raise ValueError(f"unknown design {design!r}; use one of {', '.join(DESIGNS)}")
     codec, level = curves["codec"].to_numpy(), curves["level"].to_numpy()
-    judgments = pd.DataFrame(
-        {
-            "rater": np.array(raters)[rater],
-            "image": np.array(images)[image],
-            "a_codec": codec[a],
-            "a_level": level[a],
-            "b_codec": codec[b],
-            "b_level": level[b],
-            "winner": np.where(a_wins, "a", "b"),
-            "kind": "trial",
-            "response_ms": rng.integers(900, 6000, n_judgments),
-        }
-    )
+    judgments = _judgment_frame(curves, np.array(raters)[rater], np.array(images)[image], a, b, a_wins)
+    judgments["response_ms"] = rng.integers(900, 6000, n_judgments)
     return SimulatedStudy(
         judgments=judgments,
-        manifest=_manifest(curves, images, bpp_sd, rng),
+        manifest=_manifest(curves, images, bpp_sd, rng) if manifest is None else manifest,
         curves=curves,
         raters=pd.DataFrame({"rater": raters, "lapse": lapse, "spammer": spam}),
         anchor=anchor,
@@ -161,6 +170,64 @@ def simulate_study(
         if image_sd_elo > 0
         else None,
     )
+
+
+def _judgment_frame(
+    curves: pd.DataFrame, rater: np.ndarray, image: np.ndarray, a: np.ndarray, b: np.ndarray, a_wins: np.ndarray
+) -> pd.DataFrame:
+    codec, level = curves["codec"].to_numpy(), curves["level"].to_numpy()
+    return pd.DataFrame(
+        {
+            "rater": rater,
+            "image": image,
+            "a_codec": codec[a],
+            "a_level": level[a],
+            "b_codec": codec[b],
+            "b_level": level[b],
+            "winner": np.where(a_wins, "a", "b"),
+            "kind": "trial",
+        }
+    )
+
+
+def _adaptive_pairs(
+    curves: pd.DataFrame,
+    anchor: str,
+    manifest: pd.DataFrame,
+    rater: np.ndarray,
+    image: np.ndarray,
+    judge: Callable[[np.ndarray, np.ndarray, slice], np.ndarray],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs as a live study with the adaptive design draws them: :func:`analysis.design.base_allocation`
+    for the pilot, then :func:`analysis.design.optimal_allocation` from a MAP preview of the
+    judgments so far, recomputed on the site's schedule (:func:`analysis.design.refresh_due`);
+    raters arrive one after another."""
+    from analysis.data import prepare_study
+    from analysis.fitting import fit_study
+
+    n, n_cond = len(rater), len(curves)
+    a, b, a_wins = np.zeros(n, int), np.zeros(n, int), np.zeros(n, bool)
+    pairs = np.array(list(combinations(range(n_cond), 2)))
+    order = list(zip(curves["codec"], curves["level"], strict=True))
+    shares, last, start = base_allocation(curves)["share"].to_numpy(), None, 0
+    while start < n:
+        stop = start + 1
+        while stop < n and not refresh_due(stop, last, n_cond):
+            stop += 1
+        chosen = pairs[rng.choice(len(pairs), size=stop - start, p=shares)]
+        flip = rng.random(stop - start) < 0.5
+        a[start:stop] = np.where(flip, chosen[:, 1], chosen[:, 0])
+        b[start:stop] = np.where(flip, chosen[:, 0], chosen[:, 1])
+        a_wins[start:stop] = judge(a[start:stop], b[start:stop], slice(start, stop))
+        start = last = stop
+        if stop < n:
+            seen = _judgment_frame(curves, rater[:stop], image[:stop], a[:stop], b[:stop], a_wins[:stop])
+            fit = fit_study(prepare_study(seen, manifest, validated=True), anchor=anchor, method="map", draws=200)
+            table = elo_table(fit).set_index(["codec", "level"])
+            if table.index.isin(order).sum() == n_cond:  # in the curves' order, so shares line up with ``pairs``
+                shares = optimal_allocation(table.loc[order].reset_index(), anchor)["share"].to_numpy()
+    return a, b, a_wins
 
 
 def _manifest(curves: pd.DataFrame, images: list[str], bpp_sd: float, rng: np.random.Generator) -> pd.DataFrame:

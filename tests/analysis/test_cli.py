@@ -90,9 +90,10 @@ def test_allow_unconverged_exits_0(small_files, tmp_path: Path, monkeypatch) -> 
     assert run_map(small_files, tmp_path, "--allow-unconverged") == 0
 
 
-def test_plan_recommends_a_size_that_meets_the_target(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("design", ["random", "adaptive"])
+def test_plan_recommends_a_size_that_meets_the_target(tmp_path: Path, capsys, design: str) -> None:
     out = tmp_path / "plan.csv"
-    argv = ["plan", "--rate-factors", "jpeg=2,avif=1", "--anchor", "avif", "--target-width", "60"]
+    argv = ["plan", "--rate-factors", "jpeg=2,avif=1", "--anchor", "avif", "--target-width", "60", "--design", design]
     code = cli.main([*argv, "--judgments", "1000,6000", "--images", "4", "--reps", "2", "--out", str(out)])
     assert code == 0
     plan = pd.read_csv(out)
