@@ -14,13 +14,23 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analysis.design import base_allocation  # noqa: E402
 from evalsite.rating.imaging import crop_png  # noqa: E402
-from evalsite.rating.scheduler import BalancedSampler, Condition, RaterState, StudyState, design_pairs  # noqa: E402
+from evalsite.rating.scheduler import (  # noqa: E402
+    AdaptiveSampler,
+    BalancedSampler,
+    Condition,
+    RaterState,
+    StudyState,
+    design_pairs,
+    pair_targets,
+)
 from evalsite.screening.plates import plan_plates, render_plate  # noqa: E402
 
 
@@ -62,6 +72,26 @@ def main() -> None:
     rater = RaterState(seen=seen, image_counts=Counter(p.image for p in seen), seed="bench")
     print(
         f"  next_pair (balanced)   {_timed(lambda: BalancedSampler().next_pair(study, rater), 20):8.1f} ms"
+        f"  ({sum(counts.values())} judgments issued, 120 seen by the rater)"
+    )
+
+    # An adaptive study offers every same-image pair: 30 images x 20 conditions -> 30 x 190 pairs.
+    conditions = pico_scale_conditions(codecs=4, levels=5)
+    grid = sorted({(c.codec, c.level) for c in conditions})
+    shares = list(base_allocation(pd.DataFrame(grid, columns=["codec", "level"])).itertuples(index=False))
+    targets = pair_targets(conditions, shares)
+    pairs = tuple(sorted(targets))
+    counts = Counter({pair: rng.randrange(26) for pair in pairs})  # ~75k judgments issued so far
+    images = Counter()
+    for pair, n in counts.items():
+        images[pair.image] += n
+    study = StudyState(pairs=pairs, pair_counts=counts, image_counts=images, targets=targets)
+    seen = frozenset(rng.sample(pairs, 120))
+    rater = RaterState(seen=seen, image_counts=Counter(p.image for p in seen), seed="bench")
+    print(f"adaptive design: {len(conditions)} conditions -> {len(pairs)} pairs")
+    print(f"  pair_targets           {_timed(lambda: pair_targets(conditions, shares), 5):8.1f} ms (once per refresh)")
+    print(
+        f"  next_pair (adaptive)   {_timed(lambda: AdaptiveSampler().next_pair(study, rater), 20):8.1f} ms"
         f"  ({sum(counts.values())} judgments issued, 120 seen by the rater)"
     )
 

@@ -13,6 +13,10 @@ Pair design (per image, as in CLIC/PICO-style studies):
   together where BD-rates are read.
 
 Both stimuli of a pair always show the same image, so only the codecs differ.
+
+An adaptive study instead offers every same-image pair of conditions, each with a target share
+of the judgments (``StudyState.targets``, from ``analysis.design``), and ``AdaptiveSampler``
+issues pairs in proportion to those targets.
 """
 
 from __future__ import annotations
@@ -73,13 +77,42 @@ def design_pairs(conditions: Iterable[Condition], *, max_bpp_ratio: float = 2.0)
     return sorted(pairs)
 
 
+def pair_targets(
+    conditions: Iterable[Condition], shares: Iterable[tuple[str, int, str, int, float]]
+) -> dict[Pair, float]:
+    """Target share per same-image pair, from shares per pair of conditions; the targets sum to 1.
+
+    Each ``(codec_a, level_a, codec_b, level_b, share)`` is spread evenly over the images that have
+    both conditions; pairs without a positive share are left out.
+    """
+    by_image: dict[int, list[Condition]] = {}
+    for condition in conditions:
+        by_image.setdefault(condition.image, []).append(condition)
+    grouped: dict[frozenset[tuple[str, int]], list[Pair]] = {}
+    for image, here in by_image.items():
+        for x, y in combinations(here, 2):
+            key = frozenset([(x.codec, x.level), (y.codec, y.level)])
+            grouped.setdefault(key, []).append(Pair.of(image, x.stimulus_id, y.stimulus_id))
+    targets: dict[Pair, float] = {}
+    for codec_a, level_a, codec_b, level_b, share in shares:
+        pairs = grouped.get(frozenset([(codec_a, level_a), (codec_b, level_b)]), [])
+        for pair in pairs:
+            targets[pair] = share / len(pairs)
+    total = sum(targets.values())
+    return {pair: target / total for pair, target in targets.items() if target > 0} if total > 0 else {}
+
+
 @dataclass(frozen=True)
 class StudyState:
-    """The pair design and how often each pair and image has been issued so far, over all raters."""
+    """The pair design and how often each pair and image has been issued so far, over all raters.
+
+    ``targets`` (adaptive studies) is the share of all judgments each pair should get.
+    """
 
     pairs: tuple[Pair, ...]
     pair_counts: Mapping[Pair, int] = field(default_factory=dict)
     image_counts: Mapping[int, int] = field(default_factory=dict)
+    targets: Mapping[Pair, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -114,6 +147,33 @@ class BalancedSampler:
             candidates,
             key=lambda pair: (
                 study.pair_counts.get(pair, 0),
+                rater.image_counts.get(pair.image, 0),
+                study.image_counts.get(pair.image, 0),
+                rng.random(),
+            ),
+        )
+
+
+class AdaptiveSampler:
+    """Issues pairs in proportion to ``StudyState.targets``: the unseen pair furthest behind its share.
+
+    The deficit of a pair is ``target * (issued + 1) - issued(pair)`` where ``issued`` counts every
+    pair issued so far, so each pick goes where the study lags its design most (as seats are
+    apportioned by largest remainder). Pairs with no target are never issued, a pair is never
+    repeated for a rater, and ties are broken as in :class:`BalancedSampler`.
+    """
+
+    def next_pair(self, study: StudyState, rater: RaterState) -> Pair | None:
+        """The unseen pair with the largest deficit, preferring images this rater and the study saw least."""
+        rng = random.Random(rater.seed)
+        expected = sum(study.pair_counts.values()) + 1
+        candidates = [pair for pair in study.pairs if study.targets.get(pair, 0.0) > 0 and pair not in rater.seen]
+        if not candidates:
+            return None
+        return min(
+            candidates,
+            key=lambda pair: (
+                study.pair_counts.get(pair, 0) - study.targets[pair] * expected,
                 rater.image_counts.get(pair.image, 0),
                 study.image_counts.get(pair.image, 0),
                 rng.random(),

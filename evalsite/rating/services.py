@@ -13,8 +13,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from math import ceil
+from types import MappingProxyType
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from evalsite.rating.errors import RatingError
 from evalsite.rating.imaging import crop_box
 from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial
 from evalsite.rating.scheduler import (
+    AdaptiveSampler,
     Condition,
     Pair,
     RaterState,
@@ -35,11 +37,14 @@ from evalsite.rating.scheduler import (
     StudyState,
     attention_positions,
     design_pairs,
+    pair_targets,
     planned_trials,
 )
 from evalsite.rating.stages import stage_after
 from evalsite.rating.stimuli import make_rater_stimuli
-from evalsite.studies.models import Reference, Study
+from evalsite.studies.design import base_shares, refresh_due
+from evalsite.studies.models import Reference, Stimulus, Study
+from evalsite.studies.tasks import refresh_design_task
 
 CROWD_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "pid")
 MOBILE_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Silk|Kindle", re.IGNORECASE)
@@ -183,7 +188,10 @@ def record_display(
         _advance(rater, Rater.Stage.DISPLAY)
 
 
-def _sampler() -> Sampler:
+def _sampler(study: Study) -> Sampler:
+    """AdaptiveSampler for an adaptive study (whatever RATING_SAMPLER says), else the configured sampler."""
+    if study.design == Study.Design.ADAPTIVE:
+        return AdaptiveSampler()
     return import_string(getattr(settings, "RATING_SAMPLER", "evalsite.rating.scheduler.BalancedSampler"))()
 
 
@@ -194,8 +202,31 @@ def _design(conditions: tuple[Condition, ...]) -> tuple[Pair, ...]:
     return tuple(design_pairs(conditions))
 
 
+@lru_cache(maxsize=32)
+def _adaptive_design(
+    conditions: tuple[Condition, ...], shares: tuple[tuple[str, int, str, int, float], ...]
+) -> tuple[tuple[Pair, ...], Mapping[Pair, float]]:
+    """Pairs with a target, and the targets; the base design while no shares are stored.
+
+    Cached like ``_design`` (per stored design): 30 images x 20 conditions give 5,700 pairs.
+    """
+    if not shares:
+        shares = tuple(map(tuple, base_shares((c.codec, c.level) for c in conditions)))
+    targets = pair_targets(conditions, shares)
+    return tuple(sorted(targets)), MappingProxyType(targets)
+
+
+def _study_design(study: Study) -> tuple[tuple[Pair, ...], Mapping[Pair, float]]:
+    """The pairs the study's raters may get and, for an adaptive study, their target shares."""
+    conditions = tuple(selectors.study_conditions(study))
+    if study.design == Study.Design.ADAPTIVE:
+        shares = tuple((a, int(la), b, int(lb), float(share)) for a, la, b, lb, share in study.design_shares)
+        return _adaptive_design(conditions, shares)
+    return _design(conditions), MappingProxyType({})
+
+
 def _study_state(study: Study) -> StudyState:
-    pairs = _design(tuple(selectors.study_conditions(study)))
+    pairs, targets = _study_design(study)
     issued = (
         Trial.objects.filter(rater__study=study, kind=Trial.Kind.TRIAL)
         .values_list("reference_id", "a_id", "b_id")
@@ -206,7 +237,7 @@ def _study_state(study: Study) -> StudyState:
     for ref, a, b, n in issued:
         pair_counts[Pair.of(ref, a, b)] += n
         image_counts[ref] += n
-    return StudyState(pairs=pairs, pair_counts=pair_counts, image_counts=image_counts)
+    return StudyState(pairs=pairs, pair_counts=pair_counts, image_counts=image_counts, targets=targets)
 
 
 def _rater_state(rater: Rater, seq: int) -> RaterState:
@@ -256,7 +287,7 @@ def session_length(rater: Rater) -> int:
     """Main trials (compared and attention) this rater will make, for the progress bar."""
     study = rater.study
     attention = attention_positions(study.trials_per_rater, study.attention_rate, rater.token)
-    pairs = _design(tuple(selectors.study_conditions(study)))
+    pairs, _ = _study_design(study)
     return planned_trials(study.trials_per_rater, attention, len(pairs))
 
 
@@ -290,7 +321,7 @@ def issue_trial(*, rater: Rater) -> Trial | None:
         main_index = rater.trials.filter(kind__in=MAIN_KINDS).count()
         if main_index in attention_positions(rater.study.trials_per_rater, rater.study.attention_rate, rater.token):
             return _create_trial(rater, Trial.Kind.ATTENTION, _golden_pair(rater, rng), seq, rng)
-        pair = _sampler().next_pair(_study_state(rater.study), _rater_state(rater, seq))
+        pair = _sampler(rater.study).next_pair(_study_state(rater.study), _rater_state(rater, seq))
         if pair is None:
             _complete(rater)
             return None
@@ -371,7 +402,24 @@ def record_judgment(
             judged = Judgment.objects.filter(trial__rater=rater, trial__kind__in=MAIN_KINDS).count()
             if judged >= study.trials_per_rater:
                 _complete(rater)
+        if trial.kind == Trial.Kind.TRIAL and study.design == Study.Design.ADAPTIVE:
+            _queue_design_refresh(study)
         return JudgmentResult(judgment, created=True, correct=correct)
+
+
+def _queue_design_refresh(study: Study) -> None:
+    """Queue a background refresh of an adaptive study's design once enough judgments arrived since the last one.
+
+    The fit takes seconds, so it never runs in the rater's request; a failing refresh keeps the
+    old shares (``refresh_design_task``), and a failing enqueue is logged, not raised (``robust``).
+    """
+    judged = _judged(study)
+    conditions = study.stimuli.filter(role=Stimulus.Role.CONDITION).values("codec", "level").distinct().count()
+    if not refresh_due(judged=judged, requested=study.design_requested, n_conditions=conditions):
+        return
+    # Conditional update: of the requests that reach the step at once, only the first one queues.
+    if Study.objects.filter(pk=study.pk, design_requested=study.design_requested).update(design_requested=judged):
+        transaction.on_commit(partial(refresh_design_task.enqueue, study.pk), robust=True)
 
 
 def _exclude(rater: Rater, reason: str, *, automatic: bool) -> None:

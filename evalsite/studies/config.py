@@ -25,6 +25,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 MAX_BPP = 24.0  # uncompressed 8-bit RGB; a higher target is a typo (bits vs bytes, or kbps)
 MODES = ("side_by_side", "flicker")
 CROP_POSITIONS = ("auto", "centre")
+DESIGNS = ("balanced", "adaptive")  # how pairs are chosen: see docs/rating.md, "Trial assignment"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class StudyConfig:
     attention_rate: float = 0.05
     attention_max_failures: int = 2
     target_judgments: int = 0
+    design: str = "balanced"  # balanced | adaptive
     completion_code: str = ""
     completion_redirect: str = ""
 
@@ -119,6 +121,7 @@ class StudyConfig:
             "artifact_items": self.artifact_items,
             "artifact_pass": self.artifact_pass,
             "target_judgments": self.target_judgments,
+            "design": self.design,
             "completion_code": self.completion_code,
             "completion_redirect": self.completion_redirect,
         }
@@ -149,6 +152,7 @@ RATING_KEYS = {
     "attention_rate",
     "attention_max_failures",
     "target_judgments",
+    "design",
 }
 COMPLETION_KEYS = {"code", "redirect"}
 
@@ -270,6 +274,10 @@ def parse_study(
         )
     attention_max_failures = r.count(rating, "attention_max_failures", 2, where="rating.")
     target_judgments = r.count(rating, "target_judgments", 0, where="rating.")
+    design = r.get(rating, "design", str, "balanced", where="rating.")
+    if design not in DESIGNS:
+        r.problem("rating.design", f'expected "balanced" or "adaptive", got {design!r}')
+        design = "balanced"
 
     completion = r.table(data, "completion", COMPLETION_KEYS)
     completion_code = r.get(completion, "code", str, "", where="completion.")
@@ -303,6 +311,7 @@ def parse_study(
         attention_rate=attention_rate,
         attention_max_failures=attention_max_failures,
         target_judgments=target_judgments,
+        design=design,
         completion_code=completion_code,
         completion_redirect=completion_redirect,
     )

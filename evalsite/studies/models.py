@@ -44,6 +44,23 @@ class Study(models.Model):
     artifact_items = models.PositiveIntegerField(default=8)
     artifact_pass = models.PositiveIntegerField(default=6, help_text="Clearly visible items a rater must get right.")
     target_judgments = models.PositiveIntegerField(default=0, help_text="0 = no target.")
+
+    # Which pairs raters compare (docs/rating.md, "Trial assignment"). An adaptive study keeps
+    # its current shares per pair of conditions, refreshed in the background from the MAP preview.
+    class Design(models.TextChoices):
+        BALANCED = "balanced", "balanced (neighbouring levels and close-bpp pairs, evenly)"
+        ADAPTIVE = "adaptive", "adaptive (pairs that make the BD-rates most precise)"
+
+    design = models.CharField(max_length=10, choices=Design.choices, default=Design.BALANCED)
+    design_shares = models.JSONField(
+        default=list, blank=True, help_text="[codec_a, level_a, codec_b, level_b, share] rows; empty = not computed."
+    )
+    design_judgments = models.PositiveIntegerField(
+        default=0, help_text="Judgments the shares were computed from; 0 = the base (pilot) design."
+    )
+    design_requested = models.PositiveIntegerField(
+        default=0, help_text="Judgments when the last refresh was queued, so it is queued once per step."
+    )
     completion_code = models.CharField(max_length=64, blank=True)
     completion_redirect = models.URLField(blank=True)
 

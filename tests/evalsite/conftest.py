@@ -218,3 +218,66 @@ def judge() -> Callable[..., Rater]:
         return rater
 
     return make
+
+
+@pytest.fixture
+def add_codec() -> Callable[..., None]:
+    """Factory: conditions of another codec on every reference of ``study``, reusing the JPEG files at other bpp."""
+
+    def add(study: Study, codec: str = "other", bpp_factor: float = 0.8) -> None:
+        for jpeg in list(study.stimuli.filter(role=Stimulus.Role.CONDITION, codec="jpeg")):
+            Stimulus.objects.create(
+                study=study,
+                reference=jpeg.reference,
+                codec=codec,
+                level=jpeg.level,
+                bpp=jpeg.bpp * bpp_factor,
+                path=jpeg.path,
+                sha256=jpeg.sha256,
+            )
+
+    return add
+
+
+@pytest.fixture
+def judge_by_elo() -> Callable[..., Rater]:
+    """Factory: a rater of ``study`` who judged ``n`` random same-image pairs as Bradley–Terry on ``elo``.
+
+    ``elo`` maps (codec, level) to true Elo points; P(a wins) = 1 / (1 + 10^((elo_b - elo_a) / 400)).
+    """
+
+    def make(study: Study, elo: dict[tuple[str, int], float], *, n: int = 100, seed: int = 0) -> Rater:
+        rng = random.Random(seed)
+        rater = Rater.objects.create(study=study, stage=Rater.Stage.TRIALS)
+        by_image: dict[int, list[Stimulus]] = {}
+        for stimulus in study.stimuli.filter(role=Stimulus.Role.CONDITION):
+            by_image.setdefault(stimulus.reference_id, []).append(stimulus)
+        images = sorted(by_image)
+        trials, winners = [], []
+        for seq in range(n):
+            a, b = rng.sample(by_image[rng.choice(images)], 2)
+            gap = elo[(a.codec, a.level)] - elo[(b.codec, b.level)]
+            winners.append("a" if rng.random() < 1 / (1 + 10 ** (-gap / 400)) else "b")
+            trials.append(
+                Trial(
+                    rater=rater,
+                    seq=seq,
+                    kind=Trial.Kind.TRIAL,
+                    reference_id=a.reference_id,
+                    a=a,
+                    b=b,
+                    shown_left=rng.choice("ab"),
+                    crop_x=0,
+                    crop_y=0,
+                    crop_w=study.crop_width,
+                    crop_h=study.crop_height,
+                )
+            )
+        trials = Trial.objects.bulk_create(trials)
+        Judgment.objects.bulk_create(
+            Judgment(trial=trial, winner=winner, response_ms=rng.randint(1500, 6000))
+            for trial, winner in zip(trials, winners, strict=True)
+        )
+        return rater
+
+    return make

@@ -1,12 +1,14 @@
-"""The pair design and the balanced sampler, without a database."""
+"""The pair design and the balanced and adaptive samplers, without a database."""
 
 from __future__ import annotations
 
 from collections import Counter
+from itertools import combinations
 
 import pytest
 
 from evalsite.rating.scheduler import (
+    AdaptiveSampler,
     BalancedSampler,
     Condition,
     Pair,
@@ -14,6 +16,7 @@ from evalsite.rating.scheduler import (
     StudyState,
     attention_positions,
     design_pairs,
+    pair_targets,
     planned_trials,
 )
 
@@ -111,3 +114,69 @@ def test_a_session_is_as_long_as_configured_unless_the_design_runs_out_of_pairs(
     # 5 pairs: indices 0,1,2 pairs, 3 attention, 4,5 pairs -> the next pair index (6) ends the session.
     assert planned_trials(10, frozenset({3, 7}), n_pairs=5) == 6
     assert planned_trials(10, frozenset(), n_pairs=0) == 0
+
+
+def _targets() -> dict[Pair, float]:
+    """Uneven targets over every same-image pair of ``_conditions()``: pair k gets a share in proportion to k % 5."""
+    by_image: dict[int, list[int]] = {}
+    for condition in _conditions():
+        by_image.setdefault(condition.image, []).append(condition.stimulus_id)
+    pairs = sorted(Pair.of(image, x, y) for image, ids in by_image.items() for x, y in combinations(ids, 2))
+    weights = {pair: k % 5 for k, pair in enumerate(pairs)}
+    total = sum(weights.values())
+    return {pair: weight / total for pair, weight in weights.items()}
+
+
+def test_adaptive_sampler_issues_pairs_in_proportion_to_their_targets():
+    targets = _targets()
+    pairs = tuple(sorted(targets))
+    counts: Counter[Pair] = Counter()
+    images: Counter[int] = Counter()
+    sampler = AdaptiveSampler()
+    for rater in range(200):
+        seen: set[Pair] = set()
+        mine: Counter[int] = Counter()
+        for step in range(10):
+            pair = sampler.next_pair(
+                StudyState(pairs=pairs, pair_counts=counts, image_counts=images, targets=targets),
+                RaterState(seen=frozenset(seen), image_counts=mine, seed=f"{rater}:{step}"),
+            )
+            assert pair is not None and pair not in seen
+            seen.add(pair)
+            counts[pair] += 1
+            images[pair.image] += 1
+            mine[pair.image] += 1
+    total = sum(counts.values())
+    assert total == 2000
+    assert all(counts[pair] == 0 for pair in pairs if targets[pair] == 0)
+    assert max(abs(counts[pair] / total - targets[pair]) for pair in pairs) < 0.002
+
+
+def test_adaptive_sampler_never_repeats_a_pair_and_stops_when_none_with_a_target_is_left():
+    targets = _targets()
+    pairs = tuple(sorted(targets))
+    wanted = {pair for pair in pairs if targets[pair] > 0}
+    seen: set[Pair] = set()
+    sampler = AdaptiveSampler()
+    for step in range(len(wanted)):
+        pair = sampler.next_pair(
+            StudyState(pairs=pairs, targets=targets), RaterState(frozenset(seen), Counter(), f"r:{step}")
+        )
+        assert pair in wanted and pair not in seen
+        seen.add(pair)
+    assert seen == wanted
+    assert (
+        sampler.next_pair(StudyState(pairs=pairs, targets=targets), RaterState(frozenset(seen), Counter(), "end"))
+        is None
+    )
+
+
+def test_targets_spread_each_condition_pair_over_the_images_that_have_both():
+    conditions = [c for c in _conditions() if not (c.image == 20 and c.codec == "y" and c.level == 0)]
+    targets = pair_targets(conditions, [("x", 0, "y", 0, 0.6), ("y", 1, "x", 0, 0.2), ("x", 0, "x", 1, 0.2)])
+    by_id = {c.stimulus_id: c for c in conditions}
+    assert sum(targets.values()) == pytest.approx(1.0)
+    cross = [t for p, t in targets.items() if {by_id[p.first].codec, by_id[p.second].codec} == {"x", "y"}]
+    assert len(targets) == 1 + 2 + 2  # x0-y0 exists on image 10 only
+    assert sorted(cross) == pytest.approx([0.1, 0.1, 0.6])
+    assert pair_targets(conditions, []) == {}

@@ -151,3 +151,18 @@ def test_pass_marks_cannot_exceed_the_number_of_items(tmp_path, images):
 def test_invalid_toml_is_reported_with_the_syntax_error(tmp_path):
     found = problems_of(write(tmp_path, "slug = \n"))
     assert "not valid TOML" in found["(file)"]
+
+
+def test_the_pair_design_is_balanced_unless_the_file_asks_for_adaptive(tmp_path, images):
+    assert load_study_file(write(tmp_path, GOOD), check_codec=installed).study_fields()["design"] == "balanced"
+    adaptive = load_study_file(write(tmp_path, GOOD + '\n[rating]\ndesign = "adaptive"\n'), check_codec=installed)
+    assert adaptive.design == "adaptive"
+    assert adaptive.study_fields()["design"] == "adaptive"
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"), [('"random"', 'expected "balanced" or "adaptive", got \'random\''), ("1", "expected a str")]
+)
+def test_an_unknown_pair_design_names_the_key_and_the_allowed_values(tmp_path, images, value, fragment):
+    found = problems_of(write(tmp_path, GOOD + f"\n[rating]\ndesign = {value}\n"))
+    assert fragment in found["rating.design"]
