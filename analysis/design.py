@@ -11,7 +11,8 @@ penalty that keeps every gap between neighbouring levels of a codec at least as 
 pairs would make it (a BD-rate needs monotone curves in nearly every posterior draw). A ``floor``
 share stays on a base design (half on neighbouring levels of each codec, half spread over all
 pairs), so each condition keeps being compared and a wrong pilot is corrected as judgments come
-in. The site recomputes the design from its MAP preview on the schedule of :func:`refresh_due`,
+in, and a ``screening`` share goes to lopsided pairs, where careful raters and spammers answer
+differently (the rater model cannot tell them apart on evenly matched pairs). The site recomputes the design from its MAP preview on the schedule of :func:`refresh_due`,
 and :func:`analysis.simulate.simulate_study` (``design="adaptive"``) does the same.
 
 The variances are the inverse Fisher information of the pooled model, propagated to BD-rates by
@@ -35,6 +36,10 @@ from analysis.errors import AnalysisError
 
 DEFAULT_FLOOR = 0.2
 """Share of judgments kept on the base design whatever the optimum says."""
+DEFAULT_SCREENING = 0.3
+"""Share of judgments on lopsided pairs, where a careful rater and a spammer answer most
+differently: the rater model needs them to tell spammers from careful raters, which it cannot do
+on the evenly matched pairs the optimum prefers."""
 DEFAULT_LAPSE = 0.1
 """Effective share of random answers (attentive lapses plus spammers) assumed by the design."""
 PILOT_PER_CONDITION = 50
@@ -133,6 +138,13 @@ def _base_shares(curves: pd.DataFrame, pairs: np.ndarray, lapse: float = DEFAULT
     return base
 
 
+def _screening_shares(elo: np.ndarray, pairs: np.ndarray, lapse: float) -> np.ndarray:
+    """Shares ∝ KL(careful rater ‖ coin flip) per pair: the evidence one judgment gives about a spammer."""
+    p = lapse / 2.0 + (1.0 - lapse) * expit(np.abs(elo[pairs[:, 0]] - elo[pairs[:, 1]]) / ELO_PER_NAT)
+    kl = p * np.log(2.0 * p) + (1.0 - p) * np.log(2.0 * (1.0 - p))
+    return kl / kl.sum() if kl.sum() > 0 else np.full(len(pairs), 1.0 / len(pairs))
+
+
 def _neighbour_contrasts(curves: pd.DataFrame) -> np.ndarray:
     """One row per pair of neighbouring levels of a codec: +1 on the higher level, −1 on the lower."""
     rows = []
@@ -183,6 +195,7 @@ def optimal_allocation(
     anchor: str,
     *,
     floor: float = DEFAULT_FLOOR,
+    screening: float = DEFAULT_SCREENING,
     lapse: float = DEFAULT_LAPSE,
 ) -> pd.DataFrame:
     """Share of judgments per pair of conditions that minimises the summed BD-rate variance
@@ -196,7 +209,10 @@ def optimal_allocation(
     anchor
         Codec the BD-rates are taken against.
     floor
-        Share kept on :func:`base_allocation` (0 < floor ≤ 1); the rest goes where the BD-rates need it.
+        Share kept on :func:`base_allocation` (0 < floor ≤ 1).
+    screening
+        Share on lopsided pairs, for telling spammers from careful raters (``floor + screening ≤ 1``).
+        The rest goes where the BD-rates need it.
     lapse
         Share of random answers the information accounts for.
 
@@ -204,9 +220,11 @@ def optimal_allocation(
     -------
     pandas.DataFrame
         ``codec_a, level_a, codec_b, level_b, share`` over every unordered pair of conditions, in
-        the order of ``curves``' rows, shares summing to 1. The base design alone when no BD-rate
-        is defined at the expected Elo.
+        the order of ``curves``' rows, shares summing to 1. Only the base and screening parts
+        (rescaled) when no BD-rate is defined at the expected Elo.
     """
+    if not 0.0 <= screening <= 1.0 - floor:
+        raise AnalysisError(f"screening must be a share in [0, 1 - floor] = [0, {1.0 - floor:g}], got {screening}")
     if not 0.0 < floor <= 1.0:
         raise AnalysisError(
             f"floor must be a share in (0, 1] (without it conditions can lose every comparison), got {floor}"
@@ -216,13 +234,13 @@ def optimal_allocation(
         raise AnalysisError(f"curves lack column(s) {', '.join(sorted(missing))}; expected codec, level, bpp, elo")
     curves = curves.reset_index(drop=True)
     pairs, design = _contrasts(len(curves))
-    base = _base_shares(curves, pairs, lapse)
+    elo = curves["elo"].to_numpy(float)
+    fixed = floor * _base_shares(curves, pairs, lapse) + screening * _screening_shares(elo, pairs, lapse)
+    free_share = 1.0 - floor - screening
     gradients = bdrate_gradients(curves, anchor).to_numpy() * ELO_PER_NAT  # pp per nat
-    shares = base
-    if len(gradients) and floor < 1.0:
-        elo = curves["elo"].to_numpy(float)
+    shares = fixed
+    if len(gradients) and free_share > 0:
         info = pair_information(elo[pairs[:, 0]] - elo[pairs[:, 1]], lapse)
-
         neighbours = _neighbour_contrasts(curves)
         uniform = np.full(len(pairs), 1.0 / len(pairs))
         # No neighbouring gap of a curve may be measured worse than random pairs would: the
@@ -232,9 +250,8 @@ def optimal_allocation(
 
         def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
             free = softmax(z)
-            shares = floor * base + (1.0 - floor) * free
-            variances, solved = _variances(shares, info, design, gradients)
-            gaps, solved_gaps = _variances(shares, info, design, neighbours)
+            variances, solved = _variances(fixed + free_share * free, info, design, gradients)
+            gaps, solved_gaps = _variances(fixed + free_share * free, info, design, neighbours)
             excess = np.maximum(gaps / limit - 1.0, 0.0)
             # d gᵀF⁻¹g / d share_k = −info_k (x_kᵀ F⁻¹ g)², summed over codecs and penalised gaps.
             d_share = -info * (
@@ -242,11 +259,11 @@ def optimal_allocation(
                 + ((design @ solved_gaps) ** 2 * (2.0 * scale * excess / limit)).sum(axis=1)
             )
             value = variances.sum() + scale * (excess**2).sum()
-            return float(value), (1.0 - floor) * free * (d_share - free @ d_share)
+            return float(value), free_share * free * (d_share - free @ d_share)
 
         z0 = np.log(info / info.sum())  # start from "informative pairs more often"
         result = minimize(objective, z0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
-        shares = floor * base + (1.0 - floor) * softmax(result.x)
+        shares = fixed + free_share * softmax(result.x)
     return _allocation_frame(curves, pairs, shares)
 
 

@@ -1,13 +1,15 @@
 """Benchmark the Elo fit at the PICO paper's scale; prints times, diagnostics and recovery.
 
 Scale: 75,000 judgments, 600 raters (8% spammers), 4 codecs × 5 levels, 30 images with image
-× condition deviations (sd 40 Elo). Parts (``--parts``): ``map`` (MAP previews), ``seeds``
-(BD-rate recovery over many simulated studies, with the MAP fit), ``pooled`` (nutpie, no
+× condition deviations (sd 40 Elo); pairs from the site's adaptive design (``--design``) unless
+told otherwise. Parts (``--parts``): ``map`` (MAP previews), ``seeds`` (BD-rate recovery over
+many simulated studies with random and with adaptive pairs, MAP fits), ``pooled`` (nutpie, no
 rater/image terms), ``full`` (nutpie, rater lapses + image deviations) and ``pymc`` (PyMC's
 default NUTS on the same full model with the same chains, tuning and draws).
 
-Run: ``.venv/bin/python benchmarks/bench_elo.py`` (about 4 minutes on 2 quiet cores, most of it PyMC's
-own sampler) or pick parts, e.g. ``--parts map,pooled``.
+Run: ``.venv/bin/python benchmarks/bench_elo.py`` (about 20 minutes on 2 quiet cores: the 40
+simulated studies of ``seeds`` and PyMC's own sampler take most of it) or pick parts, e.g.
+``--parts map,pooled``; ``--lineup paper`` for codecs like the paper's.
 """
 
 from __future__ import annotations
@@ -25,15 +27,19 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from analysis.data import prepare_study  # noqa: E402
 from analysis.elo import ELO_PER_NAT, EloFit  # noqa: E402
 from analysis.fitting import fit_study  # noqa: E402
 from analysis.raters import rater_table  # noqa: E402
-from analysis.simulate import SimulatedStudy, simulate_study  # noqa: E402
+from analysis.simulate import DESIGNS, SimulatedStudy, expected_curves, simulate_study  # noqa: E402
 from analysis.summaries import bdrate_table  # noqa: E402
 
 IMAGE_SD_ELO = 40.0
+LINEUPS = {"default": None, "paper": {"avif": 1.0, "vvc": 0.8, "jpeg-ai": 0.7, "pico": 0.4}}
+"""Rate factors: the default jpeg/avif/vvc/pico (jpeg +150% vs avif), or a line-up like the paper's
+(every other codec within 30% of the anchor, pico about 2.5x better)."""
 
 
 def recovery(fit: EloFit, study: SimulatedStudy) -> str:
@@ -52,11 +58,18 @@ def recovery(fit: EloFit, study: SimulatedStudy) -> str:
     return "\n    ".join(parts)
 
 
-def recovery_over_seeds(seeds: int) -> None:
+def paper_study(curves: pd.DataFrame | None, design: str, seed: int) -> SimulatedStudy:
+    """A study at the paper's scale: 75,000 judgments by 600 raters (8% spammers) on 30 images."""
+    return simulate_study(
+        curves, n_judgments=75000, n_raters=600, n_images=30, image_sd_elo=IMAGE_SD_ELO, design=design, seed=seed
+    )
+
+
+def recovery_over_seeds(curves: pd.DataFrame | None, design: str, seeds: int) -> None:
     """One study is one draw of the data: show the spread of BD-rate errors over many (MAP fits)."""
     rows = []
-    for seed in range(seeds):
-        study = simulate_study(n_judgments=75000, n_raters=600, n_images=30, image_sd_elo=IMAGE_SD_ELO, seed=100 + seed)
+    for seed in tqdm(range(seeds), desc=f"{design} studies", leave=False):
+        study = paper_study(curves, design, 100 + seed)
         data = prepare_study(study.judgments, study.manifest, validated=True)
         fit = fit_study(data, anchor=study.anchor, method="map", draws=1000, seed=seed)
         for row in bdrate_table(fit).itertuples():
@@ -71,7 +84,7 @@ def recovery_over_seeds(seeds: int) -> None:
                     }
                 )
     table = pd.DataFrame(rows).groupby("codec")
-    print(f"\nBD-rate recovery over {seeds} simulated paper-scale studies (MAP with rater classes):")
+    print(f"\nBD-rate recovery over {seeds} simulated paper-scale studies, {design} pairs (MAP with rater classes):")
     for codec, group in table:
         error = group["error"]
         print(
@@ -124,6 +137,13 @@ def main() -> None:
     parser.add_argument("--pooled-draws", type=int, default=1000, help="the pooled model is cheap: sample it fully")
     parser.add_argument("--pooled-tune", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--design", choices=DESIGNS, default="adaptive", help="pair design of the benchmark study")
+    parser.add_argument(
+        "--lineup",
+        choices=sorted(LINEUPS),
+        default="default",
+        help="codecs' rate factors: jpeg/avif/vvc/pico or the paper's",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     cores = min(os.cpu_count() or 1, args.chains)
@@ -131,10 +151,12 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}")
 
     start = time.perf_counter()
-    study = simulate_study(n_judgments=75000, n_raters=600, n_images=30, image_sd_elo=IMAGE_SD_ELO, seed=args.seed)
+    curves = expected_curves(LINEUPS[args.lineup]) if LINEUPS[args.lineup] else None
+    study = paper_study(curves, args.design, args.seed)
     simulated = time.perf_counter() - start
     start = time.perf_counter()
     data = prepare_study(study.judgments, study.manifest)
+    print(f"study: {args.lineup} line-up, {args.design} pair design (seed {args.seed})")
     print(f"simulate {simulated:.1f} s; validate + encode 75,000 judgments {time.perf_counter() - start:.1f} s")
     print(f"true BD-rates vs {study.anchor}: " + ", ".join(f"{c} {v:+.1f}%" for c, v in study.true_bdrate.items()))
 
@@ -148,7 +170,8 @@ def main() -> None:
                 print("    " + spammers(fit, study))
 
     if "seeds" in parts:
-        recovery_over_seeds(args.seeds)
+        for design in DESIGNS:
+            recovery_over_seeds(curves, design, args.seeds)
 
     common = {"anchor": study.anchor, "chains": args.chains, "cores": cores}
     full = {"rater_terms": True, "image_terms": True, "draws": args.draws, "tune": args.tune}

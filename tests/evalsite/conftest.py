@@ -182,6 +182,35 @@ def walk_rater() -> Callable[..., object]:
     return walk
 
 
+def _rated(study: Study, pick_winner: Callable[..., str], *, n: int, seed: int, **fields) -> Rater:
+    """A rater of ``study`` who judged ``n`` random same-image pairs; ``pick_winner(rng, a, b)`` says 'a' or 'b'."""
+    rng = random.Random(seed)
+    rater = Rater.objects.create(study=study, stage=Rater.Stage.TRIALS, **fields)
+    conditions = list(study.stimuli.filter(role=Stimulus.Role.CONDITION).select_related("reference"))
+    for seq in range(n):
+        a, b = rng.sample(conditions, 2)
+        while b.reference_id != a.reference_id:
+            a, b = rng.sample(conditions, 2)
+        trial = Trial.objects.create(
+            rater=rater,
+            seq=seq,
+            kind=Trial.Kind.TRIAL,
+            reference=a.reference,
+            a=a,
+            b=b,
+            shown_left=rng.choice("ab"),
+            crop_x=0,
+            crop_y=0,
+            crop_w=study.crop_width,
+            crop_h=study.crop_height,
+        )
+        winner = pick_winner(rng, a, b)
+        Judgment.objects.create(
+            trial=trial, winner=winner, response_ms=rng.randint(1500, 6000), switches=rng.randint(0, 5)
+        )
+    return rater
+
+
 @pytest.fixture
 def judge() -> Callable[..., Rater]:
     """Factory: a rater of ``study`` who judged ``n`` trials, preferring the higher level with probability ``p``.
@@ -190,32 +219,11 @@ def judge() -> Callable[..., Rater]:
     """
 
     def make(study: Study, *, n: int = 12, p: float = 0.9, seed: int = 0, crowd_id: str = "", **fields) -> Rater:
-        rng = random.Random(seed)
-        rater = Rater.objects.create(study=study, crowd_id=crowd_id, stage=Rater.Stage.TRIALS, **fields)
-        conditions = list(study.stimuli.filter(role=Stimulus.Role.CONDITION).select_related("reference"))
-        for seq in range(n):
-            a, b = rng.sample(conditions, 2)
-            while b.reference_id != a.reference_id:
-                a, b = rng.sample(conditions, 2)
-            trial = Trial.objects.create(
-                rater=rater,
-                seq=seq,
-                kind=Trial.Kind.TRIAL,
-                reference=a.reference,
-                a=a,
-                b=b,
-                shown_left=rng.choice("ab"),
-                crop_x=0,
-                crop_y=0,
-                crop_w=study.crop_width,
-                crop_h=study.crop_height,
-            )
+        def pick(rng: random.Random, a: Stimulus, b: Stimulus) -> str:
             better = "a" if a.level > b.level else "b"
-            winner = better if rng.random() < p else ("b" if better == "a" else "a")
-            Judgment.objects.create(
-                trial=trial, winner=winner, response_ms=rng.randint(1500, 6000), switches=rng.randint(0, 5)
-            )
-        return rater
+            return better if rng.random() < p else ("b" if better == "a" else "a")
+
+        return _rated(study, pick, n=n, seed=seed, crowd_id=crowd_id, **fields)
 
     return make
 
@@ -247,37 +255,10 @@ def judge_by_elo() -> Callable[..., Rater]:
     """
 
     def make(study: Study, elo: dict[tuple[str, int], float], *, n: int = 100, seed: int = 0) -> Rater:
-        rng = random.Random(seed)
-        rater = Rater.objects.create(study=study, stage=Rater.Stage.TRIALS)
-        by_image: dict[int, list[Stimulus]] = {}
-        for stimulus in study.stimuli.filter(role=Stimulus.Role.CONDITION):
-            by_image.setdefault(stimulus.reference_id, []).append(stimulus)
-        images = sorted(by_image)
-        trials, winners = [], []
-        for seq in range(n):
-            a, b = rng.sample(by_image[rng.choice(images)], 2)
+        def pick(rng: random.Random, a: Stimulus, b: Stimulus) -> str:
             gap = elo[(a.codec, a.level)] - elo[(b.codec, b.level)]
-            winners.append("a" if rng.random() < 1 / (1 + 10 ** (-gap / 400)) else "b")
-            trials.append(
-                Trial(
-                    rater=rater,
-                    seq=seq,
-                    kind=Trial.Kind.TRIAL,
-                    reference_id=a.reference_id,
-                    a=a,
-                    b=b,
-                    shown_left=rng.choice("ab"),
-                    crop_x=0,
-                    crop_y=0,
-                    crop_w=study.crop_width,
-                    crop_h=study.crop_height,
-                )
-            )
-        trials = Trial.objects.bulk_create(trials)
-        Judgment.objects.bulk_create(
-            Judgment(trial=trial, winner=winner, response_ms=rng.randint(1500, 6000))
-            for trial, winner in zip(trials, winners, strict=True)
-        )
-        return rater
+            return "a" if rng.random() < 1 / (1 + 10 ** (-gap / 400)) else "b"
+
+        return _rated(study, pick, n=n, seed=seed)
 
     return make

@@ -38,6 +38,7 @@ FORM = {
     "crop": 64,
     "trials_per_rater": 20,
     "target_judgments": 500,
+    "design": "adaptive",
 }
 
 
@@ -51,6 +52,7 @@ def test_the_create_form_generates_a_study_from_a_server_folder(client, alice, i
     assert study.generation == Study.Generation.DONE, study.generation_message
     assert study.mode == "flicker"
     assert study.target_judgments == 500
+    assert study.design == Study.Design.ADAPTIVE
     assert study.stimuli.filter(role=Stimulus.Role.CONDITION).count() == 8
     assert "[[codecs]]" in study.study_file
     status = client.get("/studies/fromform/status/").json()
