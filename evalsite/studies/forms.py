@@ -15,7 +15,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 
-from evalsite.studies.config import IMAGE_SUFFIXES, MODES, SLUG_RE
+from evalsite.studies.config import DESIGNS, IMAGE_SUFFIXES, MODES, SLUG_RE
 from evalsite.studies.models import Study
 
 MAX_ZIP_BYTES = 200 * 1024 * 1024
@@ -74,6 +74,12 @@ class CreateStudyForm(forms.Form):
     crop = forms.IntegerField(min_value=16, initial=384, help_text="Square crop shown to raters, in pixels.")
     trials_per_rater = forms.IntegerField(min_value=1, initial=100)
     target_judgments = forms.IntegerField(min_value=0, initial=0, help_text="0 = no target.")
+    design = forms.ChoiceField(
+        label="Pair design",
+        choices=[(d, d) for d in DESIGNS],
+        initial="balanced",
+        help_text="adaptive: judgments go where BD-rates are read, refreshed from the live Elo (docs/rating.md).",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -143,6 +149,7 @@ class CreateStudyForm(forms.Form):
             "[rating]",
             f"trials_per_rater = {d['trials_per_rater']}",
             f"target_judgments = {d['target_judgments']}",
+            f"design = {json.dumps(d['design'])}",
             "",
         ]
         return "\n".join(lines)
