@@ -15,7 +15,11 @@ Optional terms:
   λ₀ (logit λ₀ ~ Normal(−3, 1.5)), spammers always (λ_r = 1); the spammer share w ~ Beta(1, 9).
   The class is summed out per rater (:mod:`analysis.likelihood`), so each rater's posterior
   spammer probability is exact per draw and a spammer's judgments are down-weighted by the
-  data rather than filtered by hand. (A continuous lapse per rater — logit-normal, Student-t
+  data rather than filtered by hand. With rater terms the sampler works with the strengths
+  careful raters show, ``s·(1 − λ₀)`` (``shown_strength``, and ``shown_image_sd`` likewise), and
+  the priors act on those: on evenly matched pairs a lapse and a smaller Elo scale look alike,
+  and sampling ``s`` itself left λ₀ on a ridge with every strength (bulk ESS 224 on a paper-like
+  line-up, 1,288 this way). (A continuous lapse per rater — logit-normal, Student-t
   or Beta-mixture populations — mixed far too slowly at the paper's scale: R-hat up to 1.56,
   ESS down to 7; see docs/analysis.md.)
 - image × condition deviations, partially pooled with a common scale ``image_sd`` and centred
@@ -167,10 +171,24 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
         # Identifiability: strengths sum to zero while sampling (this keeps them nearly
         # uncorrelated, so NUTS takes long steps); reported Elo is shifted so that the anchor's
         # lowest level is exactly 0. Both are the same model; only the reference point differs.
-        strength = pm.ZeroSumNormal("strength", sigma=spec.prior_sd_elo / ELO_PER_NAT, dims="condition")
+        prior_sd = spec.prior_sd_elo / ELO_PER_NAT
+        if spec.rater_terms:
+            lapse0_logit = pm.Normal("lapse0_logit", *spec.lapse_prior)
+            lapse0 = pm.Deterministic("lapse0", pm.math.sigmoid(lapse0_logit))
+            # Careful raters show strengths shrunk by (1 − λ₀): on evenly matched pairs a lapse and a
+            # smaller Elo scale look the same, a ridge NUTS crosses slowly. Sampling the strengths
+            # as shown (and the image scale likewise) makes λ₀ nearly independent of them.
+            shown = pm.ZeroSumNormal("shown_strength", sigma=prior_sd, dims="condition")
+            strength = pm.Deterministic("strength", shown / (1.0 - lapse0), dims="condition")
+        else:
+            strength = pm.ZeroSumNormal("strength", sigma=prior_sd, dims="condition")
         pm.Deterministic("elo", (strength - strength[fixed]) * ELO_PER_NAT, dims="condition")
         if spec.image_terms:
-            image_sd = pm.HalfNormal("image_sd", spec.image_sd_elo / ELO_PER_NAT)
+            image_prior = spec.image_sd_elo / ELO_PER_NAT
+            if spec.rater_terms:
+                image_sd = pm.Deterministic("image_sd", pm.HalfNormal("shown_image_sd", image_prior) / (1.0 - lapse0))
+            else:
+                image_sd = pm.HalfNormal("image_sd", image_prior)
             image_z = pm.Normal("image_z", 0.0, 1.0, dims=("image", "condition"))
             # Non-centred, and centred over conditions within each image (an image's mean is not
             # observed) and over images within each condition (a strength is the images' average).
@@ -183,8 +201,6 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
         if spec.rater_terms:
             rater = counts["rater_code"].to_numpy()
             count = counts["count"].to_numpy().astype(np.float64)
-            lapse0_logit = pm.Normal("lapse0_logit", *spec.lapse_prior)
-            lapse0 = pm.Deterministic("lapse0", pm.math.sigmoid(lapse0_logit))
             share = pm.Beta("spammer_share", *spec.spammer_prior)
             loglik, *_, p_spammer = rater_class_likelihood(
                 strength,

@@ -28,7 +28,10 @@ HESSIAN_STEP = 1e-5
 
 
 class _Posterior:
-    """Log posterior over x = (strengths except the anchor's lowest level[, logit λ₀, logit w])."""
+    """Log posterior over x = (strengths except the anchor's lowest level[, logit λ₀, logit w]).
+
+    With rater terms the strengths in x are those careful raters show, s·(1 − λ₀), as in the PyMC model.
+    """
 
     def __init__(self, data: StudyData, spec: ModelSpec) -> None:
         counts = win_counts(data, by_rater=spec.rater_terms)
@@ -58,23 +61,29 @@ class _Posterior:
             x[-2:] = self.lapse_prior[0], np.log(a / b)
         return x
 
-    def strengths(self, x: np.ndarray) -> np.ndarray:
-        strength = np.zeros(self.n_cond)
-        strength[self.free] = x[: len(self.free)]
-        return strength
+    def shown(self, x: np.ndarray) -> np.ndarray:
+        """The strengths held in x (all conditions, the anchor's lowest level at 0)."""
+        shown = np.zeros(x.shape[:-1] + (self.n_cond,))
+        shown[..., self.free] = x[..., : len(self.free)]
+        return shown
+
+    def scale(self, x: np.ndarray) -> np.ndarray:
+        """1 / (1 − λ₀): true strengths over shown ones (1 without rater terms)."""
+        return 1.0 + np.exp(x[..., -2]) if self.rater_terms else np.ones(x.shape[:-1])
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(log posterior, gradient, each rater's P(spammer))."""
-        strength = self.strengths(x)
+        shown, scale = self.shown(x), self.scale(x)
         lapse_logit, spam_logit = (x[-2], x[-1]) if self.rater_terms else (-np.inf, -np.inf)
         loglik, grad_s, grad_lapse, grad_spam, p_spam = rater_class_loglik(
-            strength, lapse_logit, spam_logit, *self.pairs, self.rater, self.count, self.random
+            shown * scale, lapse_logit, spam_logit, *self.pairs, self.rater, self.count, self.random
         )
         # ZeroSumNormal prior of the PyMC model: the prior acts on strengths centred over conditions.
-        centred = strength - strength.mean()
+        centred = shown - shown.mean()
         value = loglik - 0.5 * self.strength_precision * centred @ centred
-        grad = [(grad_s - self.strength_precision * centred)[self.free]]
+        grad = [(grad_s * scale - self.strength_precision * centred)[self.free]]
         if self.rater_terms:
+            grad_lapse += (scale - 1.0) * (grad_s @ shown)  # d(1/(1 − λ₀))/d logit λ₀ = λ₀/(1 − λ₀)
             mu, sd = self.lapse_prior
             a, b = self.spammer_prior
             # Beta(a, b) on w = σ(u), with the logit Jacobian: a·log σ(u) + b·log σ(−u).
@@ -128,9 +137,7 @@ def fit_laplace(
         raise AnalysisError("Laplace approximation failed: the Hessian at the MAP is not negative definite") from None
     rng = np.random.default_rng(seed)
     x_draws = mode + rng.standard_normal((draws, posterior.size)) @ chol.T
-    strength = np.zeros((draws, posterior.n_cond))
-    strength[:, posterior.free] = x_draws[:, : len(posterior.free)]
-    samples = {"elo": strength * ELO_PER_NAT}
+    samples = {"elo": posterior.shown(x_draws) * posterior.scale(x_draws)[:, None] * ELO_PER_NAT}
     coords = {"condition": data.labels}
     dims = {"elo": ["condition"]}
     if spec.rater_terms:

@@ -20,8 +20,16 @@ def test_the_model_has_named_coords_and_the_terms_asked_for(study_data) -> None:
     assert list(model.coords["rater"]) == study_data.raters
     assert list(model.coords["image"]) == study_data.images
     names = {v.name for v in model.free_RVs}
-    assert names == {"strength", "image_sd", "image_z", "lapse0_logit", "spammer_share"}
-    assert {"elo", "lapse", "lapse0", "p_spammer", "image_elo"} <= {v.name for v in model.deterministics}
+    assert names == {"shown_strength", "shown_image_sd", "image_z", "lapse0_logit", "spammer_share"}
+    reported = {"strength", "image_sd", "elo", "lapse", "lapse0", "p_spammer", "image_elo"}
+    assert reported <= {v.name for v in model.deterministics}
+
+
+def test_with_rater_terms_the_true_strengths_are_the_shown_ones_over_one_minus_the_lapse(study_data) -> None:
+    model = build_model(study_data, ModelSpec(anchor="avif", rater_terms=True))
+    true = pytensor.function([model["shown_strength"], model["lapse0_logit"]], model["strength"])
+    shown = np.linspace(-1, 1, len(study_data.labels))
+    np.testing.assert_allclose(true(shown, np.log(0.1 / 0.9)), shown / 0.9)
 
 
 def test_the_pooled_model_has_no_rater_or_image_terms(study_data) -> None:
