@@ -7,7 +7,7 @@ many simulated studies with random and with adaptive pairs, MAP fits), ``pooled`
 rater/image terms), ``full`` (nutpie, rater lapses + image deviations) and ``pymc`` (PyMC's
 default NUTS on the same full model with the same chains, tuning and draws).
 
-Run: ``.venv/bin/python benchmarks/bench_elo.py`` (about 20 minutes on 2 quiet cores: the 40
+Run: ``.venv/bin/python benchmarks/bench_elo.py`` (about 6 minutes on 2 quiet cores: the 40
 simulated studies of ``seeds`` and PyMC's own sampler take most of it) or pick parts, e.g.
 ``--parts map,pooled``; ``--lineup paper`` for codecs like the paper's.
 """
