@@ -33,6 +33,9 @@ from evalsite.rating.scheduler import (  # noqa: E402
 )
 from evalsite.screening.plates import plan_plates, render_plate  # noqa: E402
 
+ISSUED = 75_000
+"""Judgments issued so far in the sampler timings: a study at the PICO paper's size."""
+
 
 def _timed(function, repeat: int) -> float:
     """Median wall time of ``function()`` in milliseconds."""
@@ -63,7 +66,7 @@ def main() -> None:
     print(f"pair design: {len(conditions)} conditions -> {len(pairs)} pairs")
     print(f"  design_pairs           {_timed(lambda: design_pairs(conditions), 5):8.1f} ms")
     rng = random.Random(1)
-    counts = Counter({pair: rng.randrange(60) for pair in pairs})  # ~75k judgments issued so far
+    counts = Counter({pair: rng.randrange(2 * ISSUED // len(pairs)) for pair in pairs})  # ~ISSUED so far
     images = Counter()
     for pair, n in counts.items():
         images[pair.image] += n
@@ -81,7 +84,7 @@ def main() -> None:
     shares = list(base_allocation(pd.DataFrame(grid, columns=["codec", "level"])).itertuples(index=False))
     targets = pair_targets(conditions, shares)
     pairs = tuple(sorted(targets))
-    counts = Counter({pair: rng.randrange(26) for pair in pairs})  # ~75k judgments issued so far
+    counts = Counter({pair: rng.randrange(2 * ISSUED // len(pairs)) for pair in pairs})
     images = Counter()
     for pair, n in counts.items():
         images[pair.image] += n
