@@ -115,6 +115,13 @@ def _contrasts(n: int) -> tuple[np.ndarray, np.ndarray]:
     return pairs, design
 
 
+def _neighbours(curves: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
+    """Which pairs are neighbouring levels of one codec."""
+    codec = curves["codec"].to_numpy()
+    ranks = curves.groupby("codec")["level"].rank(method="first").to_numpy()
+    return (codec[pairs[:, 0]] == codec[pairs[:, 1]]) & (np.abs(ranks[pairs[:, 0]] - ranks[pairs[:, 1]]) == 1)
+
+
 def _base_shares(curves: pd.DataFrame, pairs: np.ndarray, lapse: float = DEFAULT_LAPSE) -> np.ndarray:
     """Half over neighbouring levels of each codec, half over all pairs.
 
@@ -123,9 +130,7 @@ def _base_shares(curves: pd.DataFrame, pairs: np.ndarray, lapse: float = DEFAULT
     counted as that): a flat top of a curve otherwise makes posterior draws non-monotone and
     the BD-rate undefined.
     """
-    codec = curves["codec"].to_numpy()
-    ranks = curves.groupby("codec")["level"].rank(method="first").to_numpy()
-    neighbours = (codec[pairs[:, 0]] == codec[pairs[:, 1]]) & (np.abs(ranks[pairs[:, 0]] - ranks[pairs[:, 1]]) == 1)
+    neighbours = _neighbours(curves, pairs)
     base = np.full(len(pairs), 0.5 / len(pairs))
     if not neighbours.any():
         return base * 2.0
@@ -143,18 +148,6 @@ def _screening_shares(elo: np.ndarray, pairs: np.ndarray, lapse: float) -> np.nd
     p = lapse / 2.0 + (1.0 - lapse) * expit(np.abs(elo[pairs[:, 0]] - elo[pairs[:, 1]]) / ELO_PER_NAT)
     kl = p * np.log(2.0 * p) + (1.0 - p) * np.log(2.0 * (1.0 - p))
     return kl / kl.sum() if kl.sum() > 0 else np.full(len(pairs), 1.0 / len(pairs))
-
-
-def _neighbour_contrasts(curves: pd.DataFrame) -> np.ndarray:
-    """One row per pair of neighbouring levels of a codec: +1 on the higher level, −1 on the lower."""
-    rows = []
-    for _, group in curves.groupby("codec"):
-        index = group.sort_values("level").index.to_numpy()
-        for lo, hi in zip(index[:-1], index[1:], strict=True):
-            row = np.zeros(len(curves))
-            row[hi], row[lo] = 1.0, -1.0
-            rows.append(row)
-    return np.array(rows).reshape(-1, len(curves))
 
 
 def _allocation_frame(curves: pd.DataFrame, pairs: np.ndarray, shares: np.ndarray) -> pd.DataFrame:
@@ -182,12 +175,14 @@ def base_allocation(conditions: pd.DataFrame) -> pd.DataFrame:
     return _allocation_frame(conditions, pairs, _base_shares(conditions, pairs))
 
 
-def _variances(shares: np.ndarray, info: np.ndarray, design: np.ndarray, gradients: np.ndarray) -> np.ndarray:
-    """Per-judgment BD-rate variances (pp²·judgments) and F⁻¹g per codec, for shares over pairs."""
+def _variances(
+    shares: np.ndarray, info: np.ndarray, design: np.ndarray, contrasts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-judgment variances gᵀF⁻¹g of contrasts g (rows; BD-rate gradients or Elo gaps) and F⁻¹g."""
     n = design.shape[1]
-    fisher = (design * (shares * info)[:, None]).T @ design + np.ones((n, n))  # + 11ᵀ: BD-rates ignore a common shift
-    solved = np.linalg.solve(fisher, gradients.T)  # n × codecs
-    return np.einsum("ic,ic->c", gradients.T, solved), solved
+    fisher = (design * (shares * info)[:, None]).T @ design + np.ones((n, n))  # + 11ᵀ: contrasts ignore a common shift
+    solved = np.linalg.solve(fisher, contrasts.T)  # n × contrasts
+    return np.einsum("ic,ic->c", contrasts.T, solved), solved
 
 
 def optimal_allocation(
@@ -241,24 +236,23 @@ def optimal_allocation(
     shares = fixed
     if len(gradients) and free_share > 0:
         info = pair_information(elo[pairs[:, 0]] - elo[pairs[:, 1]], lapse)
-        neighbours = _neighbour_contrasts(curves)
-        uniform = np.full(len(pairs), 1.0 / len(pairs))
-        # No neighbouring gap of a curve may be measured worse than random pairs would: the
-        # curves stay as surely monotone (and the BD-rates as surely defined) as with random pairs.
-        limit, _ = _variances(uniform, info, design, neighbours)
-        scale = PENALTY * _variances(uniform, info, design, gradients)[0].sum()
+        # BD-rate gradients, then the gaps between neighbouring levels of each codec, which may not
+        # be measured worse than random pairs would: the curves stay as surely monotone (and the
+        # BD-rates as surely defined) as with random pairs.
+        contrasts = np.vstack([gradients, design[_neighbours(curves, pairs)]])
+        n_bd = len(gradients)
+        random_variances, _ = _variances(np.full(len(pairs), 1.0 / len(pairs)), info, design, contrasts)
+        limit = random_variances[n_bd:]
+        scale = PENALTY * random_variances[:n_bd].sum()
 
         def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
             free = softmax(z)
-            variances, solved = _variances(fixed + free_share * free, info, design, gradients)
-            gaps, solved_gaps = _variances(fixed + free_share * free, info, design, neighbours)
-            excess = np.maximum(gaps / limit - 1.0, 0.0)
-            # d gᵀF⁻¹g / d share_k = −info_k (x_kᵀ F⁻¹ g)², summed over codecs and penalised gaps.
-            d_share = -info * (
-                ((design @ solved) ** 2).sum(axis=1)
-                + ((design @ solved_gaps) ** 2 * (2.0 * scale * excess / limit)).sum(axis=1)
-            )
-            value = variances.sum() + scale * (excess**2).sum()
+            variances, solved = _variances(fixed + free_share * free, info, design, contrasts)
+            excess = np.maximum(variances[n_bd:] / limit - 1.0, 0.0)
+            weight = np.concatenate([np.ones(n_bd), 2.0 * scale * excess / limit])
+            # d gᵀF⁻¹g / d share_k = −info_k (x_kᵀ F⁻¹ g)², weighted over codecs and penalised gaps.
+            d_share = -info * ((design @ solved) ** 2 @ weight)
+            value = variances[:n_bd].sum() + scale * (excess**2).sum()
             return float(value), free_share * free * (d_share - free @ d_share)
 
         z0 = np.log(info / info.sum())  # start from "informative pairs more often"
