@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -135,6 +134,7 @@ def simulate_study(
     deviation -= deviation.mean(axis=0, keepdims=True)
     rater = np.repeat(np.arange(n_raters), -(-n_judgments // n_raters))[:n_judgments]
     image = rng.integers(n_images, size=n_judgments)
+    rater_labels, image_labels = np.array(raters)[rater], np.array(images)[image]
     elo = curves["elo"].to_numpy()
 
     def judge(a: np.ndarray, b: np.ndarray, rows: slice) -> np.ndarray:
@@ -150,13 +150,11 @@ def simulate_study(
         manifest = None
     elif design == "adaptive":
         manifest = _manifest(curves, images, bpp_sd, rng)
-        a, b, a_wins = _adaptive_pairs(
-            curves, anchor, manifest, np.array(raters)[rater], np.array(images)[image], judge, rng
-        )
+        a, b, a_wins = _adaptive_pairs(curves, anchor, manifest, rater_labels, image_labels, judge, rng)
     else:
         raise ValueError(f"unknown design {design!r}; use one of {', '.join(DESIGNS)}")
     codec, level = curves["codec"].to_numpy(), curves["level"].to_numpy()
-    judgments = _judgment_frame(curves, np.array(raters)[rater], np.array(images)[image], a, b, a_wins)
+    judgments = _judgment_frame(curves, rater_labels, image_labels, a, b, a_wins)
     judgments["response_ms"] = rng.integers(900, 6000, n_judgments)
     return SimulatedStudy(
         judgments=judgments,
@@ -208,9 +206,16 @@ def _adaptive_pairs(
 
     n, n_cond = len(rater), len(curves)
     a, b, a_wins = np.zeros(n, int), np.zeros(n, int), np.zeros(n, bool)
-    pairs = np.array(list(combinations(range(n_cond), 2)))
-    order = list(zip(curves["codec"], curves["level"], strict=True))
-    shares, last, start = base_allocation(curves)["share"].to_numpy(), None, 0
+    index = {key: k for k, key in enumerate(zip(curves["codec"], curves["level"], strict=True))}
+
+    def pairs_of(allocation: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ``curves`` on each side of the allocation's pairs, and their shares."""
+        sides = [
+            [index[key] for key in zip(allocation[f"codec_{s}"], allocation[f"level_{s}"], strict=True)] for s in "ab"
+        ]
+        return np.column_stack(sides), allocation["share"].to_numpy()
+
+    (pairs, shares), last, start = pairs_of(base_allocation(curves)), None, 0
     while start < n:
         stop = start + 1
         while stop < n and not refresh_due(stop, last, n_cond):
@@ -224,9 +229,9 @@ def _adaptive_pairs(
         if stop < n:
             seen = _judgment_frame(curves, rater[:stop], image[:stop], a[:stop], b[:stop], a_wins[:stop])
             fit = fit_study(prepare_study(seen, manifest, validated=True), anchor=anchor, method="map", draws=200)
-            table = elo_table(fit).set_index(["codec", "level"])
-            if table.index.isin(order).sum() == n_cond:  # in the curves' order, so shares line up with ``pairs``
-                shares = optimal_allocation(table.loc[order].reset_index(), anchor)["share"].to_numpy()
+            table = elo_table(fit)
+            if len(table) == n_cond:  # every condition placed; else the current design goes on
+                pairs, shares = pairs_of(optimal_allocation(table, anchor))
     return a, b, a_wins
 
 
