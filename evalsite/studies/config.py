@@ -276,7 +276,8 @@ def parse_study(
     target_judgments = r.count(rating, "target_judgments", 0, where="rating.")
     design = r.get(rating, "design", str, "balanced", where="rating.")
     if design not in DESIGNS:
-        r.problem("rating.design", f'expected "balanced" or "adaptive", got {design!r}')
+        allowed = " or ".join(f'"{d}"' for d in DESIGNS)
+        r.problem("rating.design", f"expected {allowed}, got {design!r}")
         design = "balanced"
 
     completion = r.table(data, "completion", COMPLETION_KEYS)
