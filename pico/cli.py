@@ -101,7 +101,7 @@ def _ladder(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from pico.images import find_images
     from pico.ladder import CodecRef, run_ladder
-    from pico.manifest import read_manifest
+    from pico.manifest import read_manifest_records
     from pico.ratecontrol import matched_targets
 
     if (args.bpp is None) == (args.match is None):
@@ -120,7 +120,7 @@ def _ladder(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         manifest_path, _, codec = args.match.rpartition(":")
         if not manifest_path or not codec:
             parser.error("--match takes MANIFEST:CODEC, e.g. var/ladder/manifest.csv:pico")
-        per_image = matched_targets(read_manifest(manifest_path).to_dict("records"), codec)
+        per_image = matched_targets(read_manifest_records(manifest_path), codec)
         missing = [p.stem for p in images if p.stem not in per_image]
         if missing:
             raise PicoError(

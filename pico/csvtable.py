@@ -97,7 +97,28 @@ class Schema:
         return [*self.required, *self.optional]
 
 
-def read_table(path: str | os.PathLike, schema: Schema, error: type[TableError]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Table:
+    """Rows of one validated CSV file, each cell as its column's parser returned it.
+
+    Empty cells of optional columns are ``None``; columns outside the schema are kept as text.
+    ``lines`` holds each row's line number in the file (the header is line 1).
+    """
+
+    source: str
+    header: list[str]
+    records: list[dict[str, Any]]
+    lines: list[int]
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame (``None`` becomes NaN), with ``source`` and ``lines`` in ``attrs``."""
+        frame = pd.DataFrame.from_records(self.records, columns=self.header)
+        frame.attrs["source"] = self.source
+        frame.attrs["lines"] = self.lines
+        return frame
+
+
+def parse_table(path: str | os.PathLike, schema: Schema, error: type[TableError]) -> Table:
     """Read and validate ``path`` against ``schema``; raise ``error`` listing every bad cell.
 
     Unknown columns are kept as text. Line numbers count the header as line 1.
@@ -108,7 +129,7 @@ def read_table(path: str | os.PathLike, schema: Schema, error: type[TableError])
         raise error([Problem(label, None, None, "file not found; check the path")])
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
+        header = list(reader.fieldnames or [])
         missing = [c for c in schema.required if c not in header]
         if missing:
             raise error(
@@ -144,10 +165,12 @@ def read_table(path: str | os.PathLike, schema: Schema, error: type[TableError])
             lines.append(line)
     if problems:
         raise error(problems)
-    frame = pd.DataFrame.from_records(records, columns=header)
-    frame.attrs["source"] = label
-    frame.attrs["lines"] = lines
-    return frame
+    return Table(label, header, records, lines)
+
+
+def read_table(path: str | os.PathLike, schema: Schema, error: type[TableError]) -> pd.DataFrame:
+    """:func:`parse_table` as a DataFrame (see :meth:`Table.frame`)."""
+    return parse_table(path, schema, error).frame()
 
 
 def write_table_atomic(path: str | os.PathLike, columns: list[str], rows: Iterable[Mapping[str, Any]]) -> Path:

@@ -9,7 +9,6 @@ is only created, complete, by a final rename.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -19,7 +18,7 @@ from typing import Any
 from pico.csvtable import Schema, name, nonneg_int, positive_float, read_table, text
 from pico.errors import ManifestError, PicoError, Problem
 from pico.images import IMAGE_SUFFIXES, ImageRefused, file_sha256, load_reference, save_png
-from pico.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from pico.manifest import MANIFEST_NAME, read_manifest_records, write_manifest
 from pico.metrics import all_metrics
 
 LISTING = Schema(
@@ -114,14 +113,12 @@ def import_reconstructions(listing: str | os.PathLike, references: str | os.Path
 def refresh_metrics(manifest: str | os.PathLike, references: str | os.PathLike) -> Path:
     """Recompute PSNR, PSNR-Y, MS-SSIM and SSIMULACRA2 of every row of ``manifest`` in place."""
     manifest = Path(manifest)
-    frame = read_manifest(manifest, check_files=True)
     refs = _references(Path(references))
     rows = []
-    for record in frame.to_dict("records"):
+    for record in read_manifest_records(manifest, check_files=True):
         if record["image"] not in refs:
             raise PicoError(f"{references}: no reference named {record['image']!r} (needed by {manifest})")
         reference = load_reference(refs[record["image"]])
         reconstruction = load_reference(manifest.parent / record["path"])
-        clean = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in record.items()}
-        rows.append({**clean, **all_metrics(reference.pixels, reconstruction.pixels)})
+        rows.append({**record, **all_metrics(reference.pixels, reconstruction.pixels)})
     return write_manifest(manifest, rows)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import math
 import os
 import shutil
 import time
@@ -30,7 +29,7 @@ from pico.codecs import get_codec
 from pico.codecs.base import Codec
 from pico.csvtable import write_table_atomic
 from pico.images import file_sha256, load_reference, save_png
-from pico.manifest import COLUMNS, MANIFEST_NAME, read_manifest, write_manifest
+from pico.manifest import COLUMNS, MANIFEST_NAME, read_manifest_records, write_manifest
 from pico.metrics import all_metrics
 from pico.ratecontrol import DEFAULT_TOLERANCE, find_param
 
@@ -324,13 +323,13 @@ def run_ladder(
     manifest = out / MANIFEST_NAME
     names = {ref.name for ref in codecs}
     if manifest.is_file():
-        kept = [row for row in read_manifest(manifest).to_dict("records") if row["codec"] not in names]
-        rows = [_without_blanks(row) for row in kept] + rows
+        # Only contract columns: write_manifest refuses any other a hand-edited file may have.
+        kept = [
+            {k: v for k, v in row.items() if k in COLUMNS}
+            for row in read_manifest_records(manifest)
+            if row["codec"] not in names
+        ]
+        rows = kept + rows
     write_manifest(manifest, rows)
     write_table_atomic(out / REPORT_NAME, REPORT_COLUMNS, report)
     return LadderResult(manifest=manifest, rows=rows, report=report, computed=computed, cached=cached)
-
-
-def _without_blanks(row: dict[str, Any]) -> dict[str, Any]:
-    """A manifest row read back by pandas, with its empty cells (NaN) as None again."""
-    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items() if k in COLUMNS}

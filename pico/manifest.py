@@ -18,11 +18,12 @@ import pandas as pd
 
 from pico.csvtable import (
     Schema,
+    Table,
     name,
     nonneg_int,
     optional,
+    parse_table,
     positive_float,
-    read_table,
     text,
     write_table_atomic,
 )
@@ -91,16 +92,33 @@ def read_manifest(path: str | os.PathLike, *, check_files: bool = False) -> pd.D
     run 0..L-1 over the manifest, and that bpp does not fall as the level rises on an image. With
     ``check_files`` every ``path`` must exist beside the manifest.
     """
-    frame = read_table(path, SCHEMA, ManifestError)
+    return _read_checked(path, check_files=check_files)[1]
+
+
+def read_manifest_records(path: str | os.PathLike, *, check_files: bool = False) -> list[dict[str, Any]]:
+    """The rows of a manifest, checked as by :func:`read_manifest`, as dicts :func:`write_manifest` takes back.
+
+    Values are as parsed (``level``, ``bytes``, ``width`` and ``height`` are ints even where
+    other rows leave them empty) and every empty cell is ``None``, where a DataFrame would hold
+    NaN and turn a partly empty integer column into floats. Columns outside the contract are
+    kept as text; ``write_manifest`` refuses them.
+    """
+    table = _read_checked(path, check_files=check_files)[0]
+    return [{k: None if v == "" else v for k, v in record.items()} for record in table.records]
+
+
+def _read_checked(path: str | os.PathLike, *, check_files: bool) -> tuple[Table, pd.DataFrame]:
+    table = parse_table(path, SCHEMA, ManifestError)
+    frame = table.frame()
     problems = validate_rows(frame, source=str(path))
     if check_files:
         root = Path(path).parent
-        for line, rel in zip(frame.attrs["lines"], frame["path"], strict=True):
+        for line, rel in zip(table.lines, frame["path"], strict=True):
             if not (root / rel).is_file():
                 problems.append(Problem(str(path), line, "path", f"file {root / rel} does not exist"))
     if problems:
         raise ManifestError(problems)
-    return frame
+    return table, frame
 
 
 def validate_rows(frame: pd.DataFrame, *, source: str) -> list[Problem]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pico.errors import ManifestError
-from pico.manifest import COLUMNS, read_manifest, write_manifest
+from pico.manifest import COLUMNS, read_manifest, read_manifest_records, write_manifest
 
 HEADER = "image,codec,level,bpp,path\n"
 
@@ -34,6 +34,37 @@ def test_it_reads_back_what_it_writes_with_every_contract_column(tmp_path):
     assert frame["level"].tolist() == [0, 1]
     assert frame["bpp"].tolist() == [0.2, 0.5]
     assert frame.loc[1, "psnr"] == 31.5
+
+
+def test_records_hold_empty_cells_as_none_and_integers_as_int(tmp_path):
+    path = write_manifest(tmp_path / "manifest.csv", rows(bytes=1250, psnr=31.5))
+    records = read_manifest_records(path)
+    assert [r["level"] for r in records] == [0, 1]
+    assert records[0]["bytes"] is None and records[0]["psnr"] is None and records[0]["sha256"] is None
+    # A partly empty integer column stays int (a DataFrame would make it float with NaN).
+    assert records[1]["bytes"] == 1250 and type(records[1]["bytes"]) is int
+    assert records[1]["psnr"] == 31.5
+
+
+def test_records_write_back_unchanged(tmp_path):
+    path = write_manifest(tmp_path / "manifest.csv", rows(bytes=1250, width=64, height=48))
+    before = path.read_bytes()
+    write_manifest(path, read_manifest_records(path))
+    assert path.read_bytes() == before
+
+
+def test_records_keep_unknown_columns_with_blanks_as_none(tmp_path):
+    path = write(tmp_path, "image,codec,level,bpp,path,note\na,jpeg,0,0.2,a0.png,\na,jpeg,1,0.4,a1.png,retake\n")
+    assert [r["note"] for r in read_manifest_records(path)] == [None, "retake"]
+
+
+def test_records_are_checked_like_the_frame(tmp_path):
+    path = write(tmp_path, HEADER + "a,jpeg,0,0.2,a.png\na,jpeg,0,0.3,b.png\n")
+    with pytest.raises(ManifestError, match="duplicate of line 2"):
+        read_manifest_records(path)
+    path = write_manifest(tmp_path / "manifest.csv", rows())
+    with pytest.raises(ManifestError, match="does not exist"):
+        read_manifest_records(path, check_files=True)
 
 
 @pytest.mark.parametrize(
