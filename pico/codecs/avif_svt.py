@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pico.codecs.base import PillowCodec, check_image
-from pico.codecs.process import ffmpeg_encoder_version, ffmpeg_exe, ffmpeg_missing, ffmpeg_rawvideo_input, run_tool
-from pico.codecs.yuv import YuvFormat, planes_to_bytes, rgb_to_planes
+from pico.codecs.process import ffmpeg_encode_frame, ffmpeg_encoder_version, ffmpeg_missing
+from pico.codecs.yuv import YuvFormat
 
 
 class AvifSvt(PillowCodec):
@@ -43,21 +43,12 @@ class AvifSvt(PillowCodec):
     def encode(self, image: np.ndarray, param: float) -> bytes:
         check_image(image)
         self.require_available()
-        planes = rgb_to_planes(image, self.fmt)
-        height, width = planes[0].shape
         # The AVIF muxer seeks back to write box sizes, so it needs a real file, not a pipe.
         with tempfile.TemporaryDirectory(prefix="pico-svt-") as tmp:
             out = Path(tmp) / "out.avif"
-            args = [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                *ffmpeg_rawvideo_input("yuv420p", width, height),
-            ]
-            args += ["-c:v", "libsvtav1", "-preset", str(self.preset), "-crf", str(int(self.clamp_param(param)))]
+            args = ["-c:v", "libsvtav1", "-preset", str(self.preset), "-crf", str(int(self.clamp_param(param)))]
             args += ["-still-picture", "1", "-f", "avif", str(out)]
-            run_tool(args, what=f"{self.name} encode", stdin=planes_to_bytes(planes), timeout_s=self.timeout_s)
+            ffmpeg_encode_frame(image, self.fmt, args, what=f"{self.name} encode", timeout_s=self.timeout_s)
             return out.read_bytes()
 
     def settings(self) -> dict[str, Any]:

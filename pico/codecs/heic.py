@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+
 from pico.codecs.base import PillowCodec
 
 
@@ -36,11 +38,11 @@ class Heic(PillowCodec):
         info = pillow_heif.libheif_info()
         return f"libheif {info['libheif']} ({info['HEIF']}; {info['decoders'].get('libde265', '')}) / pillow-heif {pillow_heif.__version__}"
 
-    def encode(self, image, param: float) -> bytes:
+    def encode(self, image: np.ndarray, param: float) -> bytes:
         self.require_available()
         return super().encode(image, param)
 
-    def decode(self, data: bytes):
+    def decode(self, data: bytes) -> np.ndarray:
         self.require_available()
         return super().decode(data)
 

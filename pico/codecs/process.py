@@ -7,6 +7,9 @@ import re
 import subprocess
 from collections.abc import Sequence
 
+import numpy as np
+
+from pico.codecs.yuv import YuvFormat, planes_to_bytes, rgb_to_planes
 from pico.errors import CodecFailed
 
 
@@ -68,7 +71,25 @@ def ffmpeg_encoder_version(encoder: str, pattern: bytes) -> str:
     return f"{encoder}{' ' + match.group(1).decode() if match else ''} / {ffmpeg_version()}"
 
 
-def ffmpeg_rawvideo_input(pix_fmt: str, width: int, height: int) -> list[str]:
-    """FFmpeg arguments reading one raw BT.709 full-range frame from stdin."""
-    colour = ["-color_range", "pc", "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "iec61966-2-1"]
-    return ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", *colour, "-i", "pipe:0", "-frames:v", "1"]
+# FFmpeg's names for a YuvFormat's matrix: (-colorspace, -color_primaries).
+_FFMPEG_MATRIX = {"bt709": ("bt709", "bt709"), "bt601": ("smpte170m", "smpte170m")}
+
+
+def ffmpeg_encode_frame(
+    image: np.ndarray, fmt: YuvFormat, encoder_args: Sequence[str], *, what: str, timeout_s: float
+) -> bytes:
+    """Encode one RGB image with the wheel's FFmpeg; return what FFmpeg wrote to stdout.
+
+    pico converts the image to ``fmt``'s planes itself and pipes them in as one raw frame whose
+    matrix, range and sRGB transfer are signalled to FFmpeg; ``encoder_args`` follow (codec,
+    rate, muxer and output: ``pipe:1``, or a file for muxers that seek).
+    """
+    planes = rgb_to_planes(image, fmt)
+    height, width = planes[0].shape
+    pix_fmt = f"yuv{fmt.chroma}p" + ("" if fmt.bit_depth == 8 else f"{fmt.bit_depth}le")
+    colorspace, primaries = _FFMPEG_MATRIX[fmt.matrix]
+    colour = ["-color_range", "pc" if fmt.full_range else "tv", "-colorspace", colorspace]
+    colour += ["-color_primaries", primaries, "-color_trc", "iec61966-2-1"]
+    args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", pix_fmt]
+    args += ["-s", f"{width}x{height}", *colour, "-i", "pipe:0", "-frames:v", "1", *encoder_args]
+    return run_tool(args, what=what, stdin=planes_to_bytes(planes), timeout_s=timeout_s)

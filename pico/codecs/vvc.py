@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pico.codecs.base import Codec, check_image
-from pico.codecs.process import ffmpeg_encoder_version, ffmpeg_exe, ffmpeg_missing, ffmpeg_rawvideo_input, run_tool
-from pico.codecs.yuv import YuvFormat, planes_to_bytes, planes_to_rgb, rgb_to_planes, y4m_to_planes
+from pico.codecs.process import ffmpeg_encode_frame, ffmpeg_encoder_version, ffmpeg_exe, ffmpeg_missing, run_tool
+from pico.codecs.yuv import YuvFormat, planes_to_rgb, y4m_to_planes
 from pico.errors import BitstreamError
 
 
@@ -42,18 +42,9 @@ class Vvc(Codec):
     def encode(self, image: np.ndarray, param: float) -> bytes:
         check_image(image)
         self.require_available()
-        planes = rgb_to_planes(image, self.fmt)
-        height, width = planes[0].shape
-        args = [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            *ffmpeg_rawvideo_input("yuv420p10le", width, height),
-        ]
-        args += ["-c:v", "libvvenc", "-preset", self.preset, "-qp", str(int(self.clamp_param(param))), "-qpa", "1"]
+        args = ["-c:v", "libvvenc", "-preset", self.preset, "-qp", str(int(self.clamp_param(param))), "-qpa", "1"]
         args += ["-f", "vvc", "pipe:1"]
-        return run_tool(args, what=f"{self.name} encode", stdin=planes_to_bytes(planes), timeout_s=self.timeout_s)
+        return ffmpeg_encode_frame(image, self.fmt, args, what=f"{self.name} encode", timeout_s=self.timeout_s)
 
     def decode(self, data: bytes) -> np.ndarray:
         self.require_available()

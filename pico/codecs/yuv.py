@@ -128,7 +128,8 @@ def bytes_to_planes(data: bytes, width: int, height: int, fmt: YuvFormat) -> lis
     if len(data) < expected:
         raise BitstreamError(f"raw YUV frame has {len(data)} bytes, expected {expected} for {width}x{height} {fmt}")
     dtype = np.dtype(fmt.dtype).newbyteorder("<")
-    planes, offset = [], 0
+    planes: list[np.ndarray] = []
+    offset = 0
     for rows, cols in fmt.plane_shapes(width, height):
         count = rows * cols
         planes.append(

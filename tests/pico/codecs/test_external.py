@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pico.codecs import get_codec
-from pico.codecs.external import load_recipe
+from pico.codecs.external import ExternalCodec, load_recipe
 from pico.codecs.yuv import YuvFormat, planes_to_rgb, planes_to_y4m, rgb_to_planes, y4m_to_planes
 from pico.errors import CodecFailed, RecipeError
 from pico.metrics import psnr
@@ -96,13 +96,24 @@ def test_a_missing_program_makes_the_recipe_unavailable_with_the_fix(tmp_path):
     assert "program 'no-such-encoder' not found on PATH" in codec.available()
 
 
-def test_shipped_reference_recipes_load_and_say_what_to_install():
-    for name in ["vtm", "ecm", "vvenc", "avm", "jpegai", "bpg"]:
-        codec = get_codec(name)
-        assert codec.kind == "external"
-        reason = codec.available()
-        if reason is not None:
-            assert "not set" in reason or "not found on PATH" in reason
+REFERENCE_RECIPES = ["vtm", "ecm", "vvenc", "avm", "jpegai", "bpg"]
+
+
+def test_shipped_reference_recipes_load_and_say_what_to_install(tmp_path, monkeypatch):
+    codecs = [codec for codec in map(get_codec, REFERENCE_RECIPES) if isinstance(codec, ExternalCodec)]
+    assert [(c.name, c.kind) for c in codecs] == [(name, "external") for name in REFERENCE_RECIPES]
+    # A machine without any reference software: an empty PATH and none of the recipes' variables.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    for codec in codecs:
+        for variable in codec.requires_env:
+            monkeypatch.delenv(variable, raising=False)
+    reasons = {codec.name: (codec.available(), codec.fix) for codec in codecs}
+    unexplained = {
+        name: reason
+        for name, (reason, fix) in reasons.items()
+        if reason is None or fix not in reason or not ("not set" in reason or "not found on PATH" in reason)
+    }
+    assert not unexplained
 
 
 def test_a_recipe_without_commands_is_refused_naming_the_file(tmp_path):
