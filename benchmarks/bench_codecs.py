@@ -38,8 +38,8 @@ def twelve_megapixels() -> np.ndarray:
             return np.asarray(image.convert("RGB").resize((4000, 3000), Image.Resampling.LANCZOS))
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:3000, 0:4000].astype(np.float32)
-    image = np.stack([x / 16 % 255, y / 12 % 255, (x + y) / 28 % 255], axis=-1) + rng.normal(0, 6, (3000, 4000, 3))
-    return np.clip(image, 0, 255).astype(np.uint8)
+    pixels = np.stack([x / 16 % 255, y / 12 % 255, (x + y) / 28 % 255], axis=-1) + rng.normal(0, 6, (3000, 4000, 3))
+    return np.clip(pixels, 0, 255).astype(np.uint8)
 
 
 def crops(side: int) -> list[np.ndarray]:

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ ISSUED = 75_000
 """Judgments issued so far in the sampler timings: a study at the PICO paper's size."""
 
 
-def _timed(function, repeat: int) -> float:
+def _timed(function: Callable[[], object], repeat: int) -> float:
     """Median wall time of ``function()`` in milliseconds."""
     times = []
     for _ in range(repeat):
@@ -67,7 +68,7 @@ def main() -> None:
     print(f"  design_pairs           {_timed(lambda: design_pairs(conditions), 5):8.1f} ms")
     rng = random.Random(1)
     counts = Counter({pair: rng.randrange(2 * ISSUED // len(pairs)) for pair in pairs})  # ~ISSUED so far
-    images = Counter()
+    images: Counter[int] = Counter()
     for pair, n in counts.items():
         images[pair.image] += n
     study = StudyState(pairs=pairs, pair_counts=counts, image_counts=images)

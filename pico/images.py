@@ -159,9 +159,11 @@ def _is_srgb(profile: bytes) -> bool:
 def _icc_to_srgb(image: Image.Image, profile: bytes, label: str, mode: str) -> Image.Image:
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
     except (OSError, ImageCms.PyCMSError) as exc:
         raise ImageRefused(f"{label}: its ICC profile cannot be applied ({exc}); export it as sRGB first") from None
+    assert converted is not None  # None only with inPlace=True
+    return converted
 
 
 def save_png(pixels: np.ndarray, path: str | os.PathLike) -> Path:

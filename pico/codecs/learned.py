@@ -9,11 +9,14 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pico.codecs.base import Codec, check_image
+
+if TYPE_CHECKING:
+    from pico.learned.model import PicoModel
 
 WEIGHTS_ENV = "PICO_LEARNED_WEIGHTS"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "learned" / "weights" / "pico-small.pt"
@@ -46,7 +49,8 @@ class Pico(Codec):
             return f"weights {self.weights} missing; restore them from git or train with `python -m pico.learned.train`"
         return None
 
-    def _model(self):  # noqa: ANN202 - returns (PicoModel, model id); torch types stay lazy
+    def _model(self) -> tuple[PicoModel, str]:
+        """The model and its id; torch is imported here, on first use."""
         self.require_available()
         from pico.learned import zoo
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,8 +34,12 @@ def _single_threaded_ops() -> Iterator[int]:
         torch.set_num_threads(before)
 
 
+# The coder's NumPy copies of a model's frozen tables, made once per model (and dropped with it).
+_TABLES: weakref.WeakKeyDictionary[PicoModel, tuple[Tables, Tables]] = weakref.WeakKeyDictionary()
+
+
 def _tables(model: PicoModel) -> tuple[Tables, Tables]:
-    cached = getattr(model, "_coder_tables", None)
+    cached = _TABLES.get(model)
     if cached is None:
         st, zp = model.scale_tables, model.z_prior
         if st.pmfs.numel() == 0:
@@ -43,7 +48,7 @@ def _tables(model: PicoModel) -> tuple[Tables, Tables]:
             Tables(st.pmfs.numpy(), st.offsets.numpy(), st.half_widths.numpy()),
             Tables(zp.pmfs.numpy(), zp.offsets.numpy(), zp.half_widths.numpy()),
         )
-        model._coder_tables = cached
+        _TABLES[model] = cached
     return cached
 
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from pico.learned.entropy import quant_width
-from pico.learned.layers import ConvScale, haar_up
+from pico.learned.layers import ConvScale, conv_bias, haar_up
 
 PASS_ORDER = ((0, 0), (1, 1), (0, 1), (1, 0))
 
@@ -46,7 +46,7 @@ class ContextDecoder(nn.Module):
         self.act = nn.GELU()
         with torch.no_grad():
             # q starts near 1 (softplus(0.54) ~ 1).
-            self.c2.conv.bias[y_channels:].fill_(0.54)
+            conv_bias(self.c2.conv)[y_channels:].fill_(0.54)
         self.y_channels = y_channels
 
     def hyper(self, z_hat: torch.Tensor, level: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -102,7 +103,7 @@ def wrappers(model: PicoModel) -> dict[str, nn.Module]:
     return {k: m.eval() for k, m in mods.items()}
 
 
-def convert(model: PicoModel, tile: int = 512) -> dict[str, object]:
+def convert(model: PicoModel, tile: int = 512) -> dict[str, Any]:
     """Convert every network to an in-memory Core ML ``MLModel`` (ML program, FP16)."""
     import coremltools as ct
 

@@ -41,6 +41,13 @@ def haar_up(x: torch.Tensor, gain: float = 0.5) -> torch.Tensor:
     return F.pixel_shuffle(torch.stack([a, b, c, d], dim=2).flatten(1, 2), 2)
 
 
+def conv_bias(conv: nn.Conv2d) -> torch.Tensor:
+    """The bias of a convolution built with one (``nn.Conv2d.bias`` is typed as optional)."""
+    if conv.bias is None:
+        raise ValueError(f"{conv} was built without a bias")
+    return conv.bias
+
+
 class ConvScale(nn.Module):
     """3x3 (or kxk) convolution with learned per-channel input and output scales.
 
@@ -51,36 +58,35 @@ class ConvScale(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, kernel_size: int = 3) -> None:
         super().__init__()
+        self.kernel_size = kernel_size
         self.conv = nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2)
         # He initialisation keeps the activation scale through the deep, unnormalised stack
         # (PyTorch's default shrinks it ~3x per layer, which starves early layers of gradient).
         nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
-        nn.init.zeros_(self.conv.bias)
+        nn.init.zeros_(conv_bias(self.conv))
         self.log_s_in = nn.Parameter(torch.zeros(c_in))
         self.log_s_out = nn.Parameter(torch.zeros(c_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s_in = self.log_s_in.exp().view(1, -1, 1, 1)
         s_out = self.log_s_out.exp().view(1, -1, 1, 1)
-        return F.conv2d(x * s_in, self.conv.weight, None, padding=self.conv.padding) * s_out + self.conv.bias.view(
-            1, -1, 1, 1
-        )
+        return F.conv2d(x * s_in, self.conv.weight, None, padding=self.conv.padding) * s_out + conv_bias(
+            self.conv
+        ).view(1, -1, 1, 1)
 
     def folded_weight_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Weight and bias with both scales multiplied in."""
         s_in = self.log_s_in.exp().view(1, -1, 1, 1)
         s_out = self.log_s_out.exp().view(-1, 1, 1, 1)
-        return self.conv.weight * s_in * s_out, self.conv.bias
+        return self.conv.weight * s_in * s_out, conv_bias(self.conv)
 
     def fold(self) -> nn.Conv2d:
         """A plain convolution computing the same function, for inference and export."""
-        conv = nn.Conv2d(
-            self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size, padding=self.conv.padding
-        )
+        conv = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, self.kernel_size, padding=self.kernel_size // 2)
         w, b = self.folded_weight_bias()
         with torch.no_grad():
             conv.weight.copy_(w)
-            conv.bias.copy_(b)
+            conv_bias(conv).copy_(b)
         return conv
 
 

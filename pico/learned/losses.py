@@ -7,6 +7,8 @@ import math
 import torch
 from pytorch_msssim import ms_ssim
 
+from pico.learned.model import ForwardOutput
+
 # Four MS-SSIM scales (the standard weights renormalised) so 128-pixel training crops suffice.
 MS_SSIM_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363]
 
@@ -18,11 +20,12 @@ def level_lambdas(levels: int, lo: float, hi: float) -> torch.Tensor:
 
 def bpp(likelihoods: dict[str, torch.Tensor], num_pixels: int) -> torch.Tensor:
     """Per-image bits per pixel, (N,)."""
-    return sum(-torch.log2(lik).flatten(1).sum(dim=1) for lik in likelihoods.values()) / num_pixels
+    bits = [-torch.log2(lik).flatten(1).sum(dim=1) for lik in likelihoods.values()]
+    return torch.stack(bits).sum(dim=0) / num_pixels
 
 
 def rate_distortion(
-    out: dict[str, object],
+    out: ForwardOutput,
     x: torch.Tensor,
     level: torch.Tensor,
     lambdas: torch.Tensor,

@@ -25,7 +25,9 @@ Entropy coding of those symbols and the file container live in ``bitstream.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -104,6 +106,13 @@ class Synthesis(nn.Module):
         return haar_up(self.s6(t))
 
 
+class ForwardOutput(TypedDict):
+    """The training pass's result: the reconstruction in [0, 1] and each latent's likelihoods."""
+
+    x_hat: torch.Tensor
+    likelihoods: dict[str, torch.Tensor]
+
+
 class PicoModel(nn.Module):
     """All networks and entropy parameters of the codec; see the module docstring for the flow."""
 
@@ -123,7 +132,7 @@ class PicoModel(nn.Module):
     def _gains(self, level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.log_gain[level].exp()[:, :, None, None], self.log_inv_gain[level].exp()[:, :, None, None]
 
-    def forward(self, x: torch.Tensor, level: torch.Tensor) -> dict[str, object]:
+    def forward(self, x: torch.Tensor, level: torch.Tensor) -> ForwardOutput:
         """Training pass: x in [0, 1] (N, 3, H, W), level (N,) int64 -> x_hat and likelihoods."""
         gain, inv_gain = self._gains(level)
         y, z = self.encoder(x - 0.5, gain)
@@ -201,11 +210,11 @@ def macs_per_pixel(model: PicoModel, size: int = 256) -> dict[str, float]:
     counts = {"encoder": 0.0, "decoder": 0.0}
     hooks = []
 
-    def hook_for(part: str):  # noqa: ANN202
+    def hook_for(part: str, conv: nn.Conv2d) -> Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]:
+        macs_per_output = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+
         def hook(mod: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-            conv = mod.conv if isinstance(mod, ConvScale) else mod
-            k = conv.kernel_size[0] * conv.kernel_size[1]
-            counts[part] += out[0].numel() * conv.in_channels * k
+            counts[part] += out[0].numel() * macs_per_output
 
         return hook
 
@@ -213,8 +222,10 @@ def macs_per_pixel(model: PicoModel, size: int = 256) -> dict[str, float]:
     for part, mods in (("encoder", [model.encoder]), ("decoder", [model.synthesis, model.context])):
         for m in mods:
             for sub in m.modules():
-                if isinstance(sub, ConvScale | nn.Conv2d):
-                    hooks.append(sub.register_forward_hook(hook_for(part)))
+                if isinstance(sub, ConvScale):
+                    hooks.append(sub.register_forward_hook(hook_for(part, sub.conv)))
+                elif isinstance(sub, nn.Conv2d):
+                    hooks.append(sub.register_forward_hook(hook_for(part, sub)))
     with torch.no_grad():
         model(torch.rand(1, 3, size, size), torch.zeros(1, dtype=torch.long))
     for hk in hooks:
