@@ -5,13 +5,14 @@ and the site. PyMC is imported only when a full posterior is sampled, so MAP pre
 tables stay light.
 
 >>> fit = fit_elo(judgments, manifest, anchor="avif", method="map")   # doctest: +SKIP
+>>> fit = fit_elo(judgments, manifest, anchor="avif", sampling=SamplerOptions(chains=2))   # doctest: +SKIP
 >>> elo_table(fit); bdrate_table(fit); rater_table(fit); write_report(fit, "out/")  # doctest: +SKIP
 """
 
 from analysis.bdrate import BDRateSummary, BDRateUndefined, bd_rate, bd_rate_posterior
 from analysis.data import Exclusions, StudyData, load_study, prepare_study
 from analysis.design import base_allocation, optimal_allocation, predicted_sd
-from analysis.elo import EloFit, elo_table
+from analysis.elo import EloFit, SamplerOptions, elo_table
 from analysis.fitting import fit_elo, fit_study
 from analysis.planning import plan_study
 from analysis.raters import rater_table
@@ -24,6 +25,7 @@ __all__ = [
     "BDRateUndefined",
     "EloFit",
     "Exclusions",
+    "SamplerOptions",
     "SimulatedStudy",
     "StudyData",
     "base_allocation",

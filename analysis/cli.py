@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis.data import Exclusions, load_study
+from analysis.elo import DEFAULT_SAMPLING, SAMPLERS, SamplerOptions
 from analysis.errors import AnalysisError
 from analysis.planning import DEFAULT_GRID, plan_study
 from analysis.simulate import DEFAULT_LADDER, DEFAULT_RATE_FACTORS, DESIGNS, expected_curves, simulate_study
@@ -49,14 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--anchor", required=True, help="codec fixed at 0 Elo (its lowest level) and BD-rate reference")
     fit.add_argument("--out", required=True, help="output folder")
     fit.add_argument("--method", choices=("nuts", "map"), default="nuts", help="full posterior, or MAP+Laplace preview")
-    fit.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie")
+    fit.add_argument("--sampler", choices=SAMPLERS, default=DEFAULT_SAMPLING.sampler)
     fit.add_argument("--no-rater-terms", action="store_true", help="drop rater lapse rates (pooled raters)")
     fit.add_argument("--image-terms", action="store_true", help="add partially pooled image × condition deviations")
-    fit.add_argument("--draws", type=int, default=1000)
-    fit.add_argument("--tune", type=int, default=1000)
-    fit.add_argument("--chains", type=int, default=4)
-    fit.add_argument("--cores", type=int, default=None)
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--draws", type=int, default=DEFAULT_SAMPLING.draws)
+    fit.add_argument("--tune", type=int, default=DEFAULT_SAMPLING.tune)
+    fit.add_argument("--chains", type=int, default=DEFAULT_SAMPLING.chains)
+    fit.add_argument("--cores", type=int, default=DEFAULT_SAMPLING.cores)
+    fit.add_argument("--seed", type=int, default=DEFAULT_SAMPLING.seed)
     fit.add_argument("--min-response-ms", type=int, default=None, help="exclude faster judgments")
     fit.add_argument("--min-switches", type=int, default=None, help="exclude judgments with fewer view switches")
     fit.add_argument("--exclude-raters", default="", help="comma-separated rater ids to leave out")
@@ -113,18 +114,20 @@ def _fit(args: argparse.Namespace) -> int:
         data,
         anchor=args.anchor,
         method=args.method,
-        sampler=args.sampler,
         rater_terms=not args.no_rater_terms,
         image_terms=args.image_terms,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        cores=args.cores,
-        seed=args.seed,
+        sampling=SamplerOptions(
+            sampler=args.sampler,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            cores=args.cores,
+            seed=args.seed,
+        ),
     )
     paths = write_report(fit, args.out)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    if fit.converged:
+    if fit.converged or fit.diagnostics is None:
         return 0
     message = "; ".join(fit.diagnostics.problems)
     print(f"\n*** NOT CONVERGED: {message}. The outputs are marked as such; do not report them. ***", file=sys.stderr)

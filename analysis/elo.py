@@ -78,6 +78,34 @@ class ModelSpec:
     spammer_prior: tuple[float, float] = (1.0, 9.0)
 
 
+SAMPLERS = ("nutpie", "pymc")
+
+
+@dataclass(frozen=True)
+class SamplerOptions:
+    """How posterior draws are made: NUTS settings, and the draws and seed of a MAP fit's Laplace draws.
+
+    ``sampler`` is ``"nutpie"`` (compiled with numba, the default) or ``"pymc"`` (PyMC's own
+    NUTS); ``draws`` and ``tune`` count per chain; ``cores=None`` lets the sampler choose. A MAP
+    fit (``method="map"``) uses only ``draws`` (the number of Laplace draws) and ``seed``.
+    """
+
+    sampler: str = "nutpie"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    cores: int | None = None
+    seed: int = 0
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise AnalysisError(f"unknown sampler {self.sampler!r}; use one of {', '.join(SAMPLERS)}")
+
+
+DEFAULT_SAMPLING = SamplerOptions()
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """Convergence summary of a fit (ArviZ rank-normalised R-hat and bulk ESS)."""
@@ -129,7 +157,7 @@ class EloFit:
 
     def elo_draws(self) -> np.ndarray:
         """Posterior draws of Elo, shape (draws, conditions), chains stacked."""
-        elo = self.idata.posterior["elo"]
+        elo = self.idata["posterior"]["elo"]
         return elo.stack(sample=("chain", "draw")).transpose("sample", "condition").to_numpy()
 
 
@@ -222,21 +250,13 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
 
 
 def sample_model(
-    model: pm.Model,
-    *,
-    sampler: str = "nutpie",
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    cores: int | None = None,
-    seed: int = 0,
-    progress: bool = False,
+    model: pm.Model, sampling: SamplerOptions = DEFAULT_SAMPLING
 ) -> tuple[az.InferenceData, dict[str, float]]:
     """Run NUTS with nutpie (compiled with numba) or PyMC's own sampler; return (idata, timings in s)."""
     import pymc as pm
 
     timings: dict[str, float] = {}
-    if sampler == "nutpie":
+    if sampling.sampler == "nutpie":
         import nutpie
 
         start = time.perf_counter()
@@ -244,38 +264,42 @@ def sample_model(
         timings["compile_s"] = time.perf_counter() - start
         start = time.perf_counter()
         idata = nutpie.sample(
-            compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress_bar=progress
+            compiled,
+            draws=sampling.draws,
+            tune=sampling.tune,
+            chains=sampling.chains,
+            cores=sampling.cores,
+            seed=sampling.seed,
+            progress_bar=sampling.progress,
         )
         timings["sample_s"] = time.perf_counter() - start
-    elif sampler == "pymc":
+    else:
         start = time.perf_counter()
         idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            random_seed=seed,
-            progressbar=progress,
+            draws=sampling.draws,
+            tune=sampling.tune,
+            chains=sampling.chains,
+            cores=sampling.cores,
+            random_seed=sampling.seed,
+            progressbar=sampling.progress,
             model=model,
             compute_convergence_checks=False,
         )
         # PyMC compiles inside pm.sample; the split is not observable, so all time counts as sampling.
         timings["sample_s"] = time.perf_counter() - start
-    else:
-        raise AnalysisError(f"unknown sampler {sampler!r}; use 'nutpie' or 'pymc'")
     return idata, timings
 
 
 def diagnose(idata: az.InferenceData) -> Diagnostics:
     """R-hat max and bulk-ESS min over every sampled and reported quantity (NaN from constants ignored)."""
-    names = [n for n in ("elo", "lapse", "lapse0", "spammer_share", "image_sd", "image_elo") if n in idata.posterior]
+    names = [n for n in ("elo", "lapse", "lapse0", "spammer_share", "image_sd", "image_elo") if n in idata["posterior"]]
     rhat = az.rhat(idata, var_names=names)
     ess = az.ess(idata, var_names=names, method="bulk")
     rhat_max = max(float(np.nanmax(rhat[n].to_numpy())) for n in names)
     ess_min = min(float(np.nanmin(ess[n].to_numpy())) for n in names)
-    diverging = idata.sample_stats.get("diverging")
+    diverging = idata["sample_stats"].get("diverging")
     divergences = int(diverging.sum()) if diverging is not None else 0
-    post = idata.posterior
+    post = idata["posterior"]
     return Diagnostics(rhat_max, ess_min, divergences, int(post.sizes["draw"]), int(post.sizes["chain"]), tuple(names))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.data import Exclusions, StudyData, prepare_study
-from analysis.elo import EloFit, ModelSpec, build_model, diagnose, sample_model
+from analysis.elo import DEFAULT_SAMPLING, EloFit, ModelSpec, SamplerOptions, build_model, diagnose, sample_model
 from analysis.errors import AnalysisError
 from analysis.laplace import fit_laplace
 
@@ -17,28 +17,20 @@ def fit_study(
     *,
     anchor: str,
     method: str = "nuts",
-    sampler: str = "nutpie",
     rater_terms: bool = True,
     image_terms: bool = False,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    cores: int | None = None,
-    seed: int = 0,
-    progress: bool = False,
+    sampling: SamplerOptions = DEFAULT_SAMPLING,
 ) -> EloFit:
     """Fit a prepared study; see :func:`fit_elo` for the parameters."""
     spec = ModelSpec(anchor=anchor, rater_terms=rater_terms, image_terms=image_terms)
     if method == "map":
-        idata, info = fit_laplace(data, spec, draws=draws, seed=seed)
+        idata, info = fit_laplace(data, spec, draws=sampling.draws, seed=sampling.seed)
         return EloFit(data, idata, spec, "map", None, None, {"fit_s": info["fit_s"]})
     if method != "nuts":
         raise AnalysisError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     model = build_model(data, spec)
-    idata, timings = sample_model(
-        model, sampler=sampler, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress=progress
-    )
-    return EloFit(data, idata, spec, "nuts", sampler, diagnose(idata), timings)
+    idata, timings = sample_model(model, sampling)
+    return EloFit(data, idata, spec, "nuts", sampling.sampler, diagnose(idata), timings)
 
 
 def fit_elo(
@@ -47,16 +39,10 @@ def fit_elo(
     *,
     anchor: str,
     method: str = "nuts",
-    sampler: str = "nutpie",
     rater_terms: bool = True,
     image_terms: bool = False,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    cores: int | None = None,
-    seed: int = 0,
+    sampling: SamplerOptions = DEFAULT_SAMPLING,
     exclusions: Exclusions | None = None,
-    progress: bool = False,
 ) -> EloFit:
     """Fit Bayesian Elo scores per (codec, level) from pairwise judgments.
 
@@ -70,12 +56,11 @@ def fit_elo(
     method
         ``"nuts"``: full posterior by MCMC (check ``fit.converged``); ``"map"``: MAP + Laplace
         approximation in NumPy, milliseconds for small studies (live previews).
-    sampler
-        ``"nutpie"`` (compiled with numba, the default) or ``"pymc"`` (PyMC's own NUTS).
     rater_terms, image_terms
         Hierarchical rater lapse rates; partially pooled image × condition deviations.
-    draws, tune, chains, cores, seed
-        Sampler settings; with ``method="map"`` ``draws`` is the number of Laplace draws.
+    sampling
+        :class:`~analysis.elo.SamplerOptions`: sampler (nutpie or PyMC), draws, tune, chains,
+        cores, seed; with ``method="map"`` only ``draws`` (Laplace draws) and ``seed`` count.
     exclusions
         Which judgments to leave out (attention/practice trials by default).
 
@@ -95,13 +80,7 @@ def fit_elo(
         data,
         anchor=anchor,
         method=method,
-        sampler=sampler,
         rater_terms=rater_terms,
         image_terms=image_terms,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        seed=seed,
-        progress=progress,
+        sampling=sampling,
     )

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import prepare_study
+from analysis.elo import SamplerOptions
 from analysis.fitting import fit_study
 from analysis.simulate import simulate_study
 from analysis.summaries import bdrate_table
@@ -78,7 +79,9 @@ def plan_study(
                 seed=int(rng.integers(2**31)),
             )
             data = prepare_study(study.judgments, study.manifest, validated=True)
-            fit = fit_study(data, anchor=anchor, method="map", rater_terms=rater_terms, draws=400)
+            fit = fit_study(
+                data, anchor=anchor, method="map", rater_terms=rater_terms, sampling=SamplerOptions(draws=400)
+            )
             for row in bdrate_table(fit).itertuples():
                 width = row.bdrate_hi - row.bdrate_lo if row.reason is None else np.inf
                 widths.setdefault(row.codec, []).append(width)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from analysis.elo import EloFit
 
@@ -30,12 +31,12 @@ def rater_table(fit: EloFit, *, prob: float = 0.95) -> pd.DataFrame:
     table = pd.DataFrame({"rater": fit.data.raters})
     table["judgments"] = per.size().reindex(fit.data.raters).to_numpy()
     table["agreement"] = per.mean().reindex(fit.data.raters).to_numpy()
-    if "lapse" not in fit.idata.posterior:
+    if "lapse" not in fit.idata["posterior"]:
         for column in ("lapse", "lapse_lo", "lapse_hi", "reliability", "p_spammer"):
             table[column] = np.nan
         table["spammer"] = False
         return table
-    post = fit.idata.posterior
+    post = fit.idata["posterior"]
     p_spam = _by_rater(post["p_spammer"])
     # λ_r is λ₀ or 1 (spammer): draw the class from its per-draw probability for the interval.
     spam = np.random.default_rng(0).random(p_spam.shape) < p_spam
@@ -50,6 +51,6 @@ def rater_table(fit: EloFit, *, prob: float = 0.95) -> pd.DataFrame:
     return table
 
 
-def _by_rater(values) -> np.ndarray:
+def _by_rater(values: xr.DataArray) -> np.ndarray:
     """Posterior draws of a per-rater quantity as an array (rater, sample)."""
     return values.stack(sample=("chain", "draw")).transpose("rater", "sample").to_numpy()

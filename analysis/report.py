@@ -52,7 +52,7 @@ def summary(fit: EloFit) -> dict[str, object]:
         )
         or "pooled (no rater or image terms)",
     }
-    post = fit.idata.posterior
+    post = fit.idata["posterior"]
     for name, label in (("lapse0", "lapse λ₀ of attentive raters"), ("spammer_share", "spammer share")):
         if name in post:
             draws = post[name].to_numpy().ravel()

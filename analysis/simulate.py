@@ -18,7 +18,7 @@ from scipy.special import expit
 
 from analysis.bdrate import bd_rate
 from analysis.design import base_allocation, optimal_allocation, refresh_due
-from analysis.elo import ELO_PER_NAT, elo_table
+from analysis.elo import ELO_PER_NAT, SamplerOptions, elo_table
 
 DEFAULT_RATE_FACTORS = {"jpeg": 2.5, "avif": 1.0, "vvc": 0.8, "pico": 0.4}
 DEFAULT_LADDER = (0.1, 0.18, 0.3, 0.5, 0.8)
@@ -26,7 +26,7 @@ DEFAULT_ANCHOR = "avif"
 DESIGNS = ("random", "adaptive")
 
 
-def _u(bpp: np.ndarray, factor: float) -> np.ndarray:
+def _u(bpp: float | np.ndarray, factor: float) -> np.ndarray:
     return np.log(np.asarray(bpp, float) / factor / 0.02)
 
 
@@ -228,7 +228,12 @@ def _adaptive_pairs(
         start = last = stop
         if stop < n:
             seen = _judgment_frame(curves, rater[:stop], image[:stop], a[:stop], b[:stop], a_wins[:stop])
-            fit = fit_study(prepare_study(seen, manifest, validated=True), anchor=anchor, method="map", draws=200)
+            fit = fit_study(
+                prepare_study(seen, manifest, validated=True),
+                anchor=anchor,
+                method="map",
+                sampling=SamplerOptions(draws=200),
+            )
             table = elo_table(fit)
             if len(table) == n_cond:  # every condition placed; else the current design goes on
                 pairs, shares = pairs_of(optimal_allocation(table, anchor))

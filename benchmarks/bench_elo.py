@@ -20,6 +20,7 @@ import platform
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,7 +31,7 @@ import pandas as pd  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from analysis.data import prepare_study  # noqa: E402
-from analysis.elo import ELO_PER_NAT, EloFit  # noqa: E402
+from analysis.elo import ELO_PER_NAT, EloFit, SamplerOptions  # noqa: E402
 from analysis.fitting import fit_study  # noqa: E402
 from analysis.raters import rater_table  # noqa: E402
 from analysis.simulate import DESIGNS, SimulatedStudy, expected_curves, simulate_study  # noqa: E402
@@ -71,7 +72,7 @@ def recovery_over_seeds(curves: pd.DataFrame | None, design: str, seeds: int) ->
     for seed in tqdm(range(seeds), desc=f"{design} studies", leave=False):
         study = paper_study(curves, design, 100 + seed)
         data = prepare_study(study.judgments, study.manifest, validated=True)
-        fit = fit_study(data, anchor=study.anchor, method="map", draws=1000, seed=seed)
+        fit = fit_study(data, anchor=study.anchor, method="map", sampling=SamplerOptions(draws=1000, seed=seed))
         for row in bdrate_table(fit).itertuples():
             if row.reason is None:
                 truth = study.true_bdrate[row.codec]
@@ -104,11 +105,11 @@ def spammers(fit: EloFit, study: SimulatedStudy) -> str:
 
 def terms_recovery(fit: EloFit, study: SimulatedStudy, image_sd_elo: float) -> str:
     """Attentive lapse λ₀ vs the attentive raters' true mean lapse; image terms vs the true deviations."""
-    post = fit.idata.posterior
+    post = fit.idata["posterior"]
     lo, mid, hi = np.quantile(post["lapse0"].to_numpy(), [0.025, 0.5, 0.975])
     attentive = study.raters.loc[~study.raters["spammer"], "lapse"].mean()
     parts = [f"lapse0 {mid:.3f} [{lo:.3f}, {hi:.3f}] vs attentive raters' true mean {attentive:.3f}"]
-    if "image_elo" in post:
+    if "image_elo" in post and study.image_elo is not None:
         lo, mid, hi = np.quantile(post["image_sd"].to_numpy() * ELO_PER_NAT, [0.025, 0.5, 0.975])
         estimate = post["image_elo"].mean(("chain", "draw")).to_pandas()
         truth = study.image_elo.loc[estimate.index, estimate.columns]
@@ -123,6 +124,8 @@ def terms_recovery(fit: EloFit, study: SimulatedStudy, image_sd_elo: float) -> s
 
 def diagnostics(fit: EloFit) -> str:
     d = fit.diagnostics
+    if d is None:
+        return f"no convergence checks ({fit.method} fit)"
     verdict = "converged" if d.converged else "NOT converged: " + "; ".join(d.problems)
     return f"R-hat max {d.rhat_max:.4f}, bulk ESS min {d.ess_bulk_min:.0f}, divergences {d.divergences} ({verdict})"
 
@@ -151,7 +154,8 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}")
 
     start = time.perf_counter()
-    curves = expected_curves(LINEUPS[args.lineup]) if LINEUPS[args.lineup] else None
+    rate_factors = LINEUPS[args.lineup]
+    curves = expected_curves(rate_factors) if rate_factors else None
     study = paper_study(curves, args.design, args.seed)
     simulated = time.perf_counter() - start
     start = time.perf_counter()
@@ -163,7 +167,9 @@ def main() -> None:
     if "map" in parts:
         for rater_terms, label in ((False, "pooled"), (True, "rater classes")):
             start = time.perf_counter()
-            fit = fit_study(data, anchor=study.anchor, method="map", rater_terms=rater_terms, draws=1000)
+            fit = fit_study(
+                data, anchor=study.anchor, method="map", rater_terms=rater_terms, sampling=SamplerOptions(draws=1000)
+            )
             print(f"\nMAP preview ({label}): {time.perf_counter() - start:.2f} s (goal < 1 s)")
             print("    " + recovery(fit, study))
             if rater_terms:
@@ -173,11 +179,11 @@ def main() -> None:
         for design in DESIGNS:
             recovery_over_seeds(curves, design, args.seeds)
 
-    common = {"anchor": study.anchor, "chains": args.chains, "cores": cores}
-    full = {"rater_terms": True, "image_terms": True, "draws": args.draws, "tune": args.tune}
+    full_sampling = SamplerOptions(draws=args.draws, tune=args.tune, chains=args.chains, cores=cores)
+    pooled_sampling = replace(full_sampling, draws=args.pooled_draws, tune=args.pooled_tune)
 
     if "pooled" in parts:
-        fit = fit_study(data, **common, rater_terms=False, draws=args.pooled_draws, tune=args.pooled_tune)
+        fit = fit_study(data, anchor=study.anchor, rater_terms=False, sampling=pooled_sampling)
         t = fit.timings
         print(
             f"\npooled NUTS (nutpie), {args.chains} chains × ({args.pooled_tune} tune + {args.pooled_draws} draws): compile {t['compile_s']:.1f} s + sample {t['sample_s']:.1f} s = {t['compile_s'] + t['sample_s']:.1f} s (goal < 10 s)"
@@ -187,7 +193,7 @@ def main() -> None:
 
     full_total = None
     if "full" in parts:
-        fit = fit_study(data, **common, **full)
+        fit = fit_study(data, anchor=study.anchor, image_terms=True, sampling=full_sampling)
         t = fit.timings
         full_total = t["compile_s"] + t["sample_s"]
         print(
@@ -200,7 +206,7 @@ def main() -> None:
         print("    " + terms_recovery(fit, study, IMAGE_SD_ELO))
 
     if "pymc" in parts:
-        fit = fit_study(data, **common, **full, sampler="pymc")
+        fit = fit_study(data, anchor=study.anchor, image_terms=True, sampling=replace(full_sampling, sampler="pymc"))
         total = fit.timings["sample_s"]
         print(
             f"\nsame full model, PyMC's default NUTS, {args.chains} chains × ({args.tune} tune + {args.draws} draws): "

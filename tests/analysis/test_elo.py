@@ -7,7 +7,7 @@ import pytensor
 import pytest
 
 from analysis.data import prepare_study
-from analysis.elo import ELO_PER_NAT, ModelSpec, build_model, elo_table
+from analysis.elo import ELO_PER_NAT, ModelSpec, SamplerOptions, build_model, elo_table
 from analysis.fitting import fit_study
 from analysis.raters import rater_table
 from analysis.simulate import simulate_study
@@ -50,12 +50,23 @@ def test_the_anchors_lowest_level_is_exactly_zero_elo(study_data) -> None:
 @pytest.mark.slow
 def test_nutpie_full_model_recovers_the_truth_and_flags_spammers(study, study_data) -> None:
     fit = fit_study(
-        study_data, anchor="avif", rater_terms=True, image_terms=True, draws=400, tune=400, chains=2, cores=2
+        study_data,
+        anchor="avif",
+        rater_terms=True,
+        image_terms=True,
+        sampling=SamplerOptions(draws=400, tune=400, chains=2, cores=2),
     )
     assert fit.diagnostics.rhat_max < 1.05
     table = elo_table(fit)
     truth = study.curves["elo"].to_numpy()
-    assert ((table["elo_lo"] <= truth + 1e-9) & (truth <= table["elo_hi"] + 1e-9)).mean() >= 0.9
+    # Every Elo is measured from the anchor's lowest level, so all errors share that level's own
+    # error and the 20 intervals miss or cover together: their coverage swings by several
+    # conditions between machines' floating point (17/20 on one, 18/20 on another). The errors in
+    # posterior sds are checked instead: calibrated intervals give an RMS near 1 and no outlier.
+    free = ((table["codec"] != fit.anchor) | (table["level"] != 0)).to_numpy()  # the anchor is exactly 0
+    sd = ((table["elo_hi"] - table["elo_lo"]) / (2 * 1.96)).to_numpy()[free]
+    z = (table["elo"].to_numpy()[free] - truth[free]) / sd
+    assert np.sqrt(np.mean(z**2)) <= 1.5 and np.abs(z).max() <= 3, z.round(2)
     bd = bdrate_table(fit).set_index("codec").dropna(subset=["bdrate"])
     assert len(bd) >= 2
     for codec, row in bd.iterrows():
@@ -68,7 +79,10 @@ def test_nutpie_full_model_recovers_the_truth_and_flags_spammers(study, study_da
 @pytest.mark.slow
 def test_pymc_default_sampler_runs_the_same_model(study_data) -> None:
     fit = fit_study(
-        study_data, anchor="avif", sampler="pymc", rater_terms=False, draws=200, tune=200, chains=2, cores=1
+        study_data,
+        anchor="avif",
+        rater_terms=False,
+        sampling=SamplerOptions(sampler="pymc", draws=200, tune=200, chains=2, cores=1),
     )
     assert fit.sampler == "pymc"
     assert fit.idata.posterior.sizes["draw"] == 200
@@ -79,7 +93,13 @@ def test_pymc_default_sampler_runs_the_same_model(study_data) -> None:
 def test_nutpie_recovers_image_deviations_and_the_attentive_lapse() -> None:
     study = simulate_study(n_judgments=8000, n_raters=64, n_images=6, image_sd_elo=60.0, seed=5)
     data = prepare_study(study.judgments, study.manifest, validated=True)
-    fit = fit_study(data, anchor="avif", rater_terms=True, image_terms=True, draws=400, tune=400, chains=2, cores=2)
+    fit = fit_study(
+        data,
+        anchor="avif",
+        rater_terms=True,
+        image_terms=True,
+        sampling=SamplerOptions(draws=400, tune=400, chains=2, cores=2),
+    )
     assert fit.diagnostics.rhat_max < 1.05
     post = fit.idata.posterior
     estimate = post["image_elo"].mean(("chain", "draw")).to_pandas()

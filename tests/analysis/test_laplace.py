@@ -9,7 +9,7 @@ import pytensor.tensor as pt
 import pytest
 
 from analysis.data import prepare_study
-from analysis.elo import ELO_PER_NAT, ModelSpec, build_model, elo_table
+from analysis.elo import ELO_PER_NAT, ModelSpec, SamplerOptions, build_model, elo_table
 from analysis.errors import AnalysisError
 from analysis.fitting import fit_study
 from analysis.laplace import _Posterior, fit_laplace
@@ -73,7 +73,9 @@ def test_95_percent_elo_intervals_cover_the_truth_about_95_percent_of_the_time()
             n_judgments=900, n_raters=8, n_images=4, spammer_fraction=0.0, lapse_mean=0.001, seed=seed
         )
         data = prepare_study(study.judgments, study.manifest, validated=True)
-        fit = fit_study(data, anchor="avif", method="map", rater_terms=False, draws=400, seed=seed)
+        fit = fit_study(
+            data, anchor="avif", method="map", rater_terms=False, sampling=SamplerOptions(draws=400, seed=seed)
+        )
         table = elo_table(fit).drop(index=data.index_of("avif", 0))
         truth = study.curves["elo"].to_numpy()[table.index]
         hits.extend((table["elo_lo"] <= truth) & (truth <= table["elo_hi"]))
@@ -91,7 +93,9 @@ def test_95_percent_bd_rate_intervals_cover_the_truth_about_95_percent_of_the_ti
             curves, n_judgments=6000, n_raters=48, n_images=4, spammer_fraction=0.0, lapse_mean=0.001, seed=seed
         )
         data = prepare_study(study.judgments, study.manifest, validated=True)
-        fit = fit_study(data, anchor="avif", method="map", rater_terms=False, draws=400, seed=seed)
+        fit = fit_study(
+            data, anchor="avif", method="map", rater_terms=False, sampling=SamplerOptions(draws=400, seed=seed)
+        )
         bd = bdrate_table(fit).set_index("codec")
         for codec, value in study.true_bdrate.items():
             if pd.isna(bd.loc[codec, "reason"]):
