@@ -1,8 +1,10 @@
 """The study file: a TOML description of a study, validated into a typed :class:`StudyConfig`.
 
 Every problem found is collected (key, what is wrong, how to fix it) and raised together as
-:class:`StudyFileError` before anything is generated. The documented example is
-``fixtures/studies/demo.toml``; docs/studies.md lists every key.
+:class:`StudyFileError` before anything is generated. The scalar settings (presentation,
+screening, rating, completion) are read from the table in ``schema.py``; keys with structure
+have their own readers here. The documented example is ``fixtures/studies/demo.toml``;
+docs/studies.md lists every key.
 
 This module reads files and images but never touches the database, so it is tested without Django's DB.
 """
@@ -13,19 +15,37 @@ import math
 import re
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from evalsite.studies.schema import CROP, DESIGNS, MODES, SECTIONS, SETTINGS, STUDY_FIELDS, Setting, Value
+from pico.codecs import get_codec
+from pico.errors import PicoError
+from pico.images import ImageRefused, load_reference
+
+__all__ = [
+    "DESIGNS",
+    "IMAGE_SUFFIXES",
+    "MODES",
+    "SLUG_RE",
+    "CodecSpec",
+    "StudyConfig",
+    "StudyFileError",
+    "StudyProblem",
+    "codec_problem",
+    "image_problem",
+    "load_study_file",
+    "parse_study",
+]
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".ppm", ".tif", ".tiff", ".webp", ".bmp")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 MAX_BPP = 24.0  # uncompressed 8-bit RGB; a higher target is a typo (bits vs bytes, or kbps)
-MODES = ("side_by_side", "flicker")
 CROP_POSITIONS = ("auto", "centre")
-DESIGNS = ("balanced", "adaptive")  # how pairs are chosen: see docs/rating.md, "Trial assignment"
 
 
 @dataclass(frozen=True)
@@ -64,7 +84,11 @@ class CodecSpec:
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """A validated study file; paths are absolute."""
+    """A validated study file; paths are absolute.
+
+    The attributes after ``crops`` are the table's settings (``schema.STUDY_FIELDS``); their
+    defaults live in the table, which :func:`parse_study` applies.
+    """
 
     source: Path
     slug: str
@@ -73,25 +97,25 @@ class StudyConfig:
     images_dir: Path
     images: tuple[Path, ...]
     codecs: tuple[CodecSpec, ...]
-    mode: str = "side_by_side"
-    crop_width: int = 384
-    crop_height: int = 384
-    crop_positions: str = "auto"  # auto | centre | explicit
-    crops: dict[str, tuple[int, int]] = field(default_factory=dict)  # image stem -> (x, y), when explicit
-    min_view_ms: int = 1000
-    colour_plates: int = 8
-    colour_pass: int = 7
-    artifact_items: int = 8
-    artifact_pass: int = 6
-    trials_per_rater: int = 100
-    practice_trials: int = 3
-    break_every: int = 50
-    attention_rate: float = 0.05
-    attention_max_failures: int = 2
-    target_judgments: int = 0
-    design: str = "balanced"  # balanced | adaptive
-    completion_code: str = ""
-    completion_redirect: str = ""
+    crop_positions: str  # auto | centre | explicit
+    crops: dict[str, tuple[int, int]]  # image stem -> (x, y), when explicit
+    mode: str
+    crop_width: int
+    crop_height: int
+    min_view_ms: int
+    colour_plates: int
+    colour_pass: int
+    artifact_items: int
+    artifact_pass: int
+    trials_per_rater: int
+    practice_trials: int
+    break_every: int
+    attention_rate: float
+    attention_max_failures: int
+    target_judgments: int
+    design: str  # balanced | adaptive
+    completion_code: str
+    completion_redirect: str
 
     @property
     def codecs_by_name(self) -> dict[str, CodecSpec]:
@@ -104,57 +128,19 @@ class StudyConfig:
 
     def study_fields(self) -> dict[str, Any]:
         """Values of the :class:`~evalsite.studies.models.Study` fields this file sets."""
-        return {
-            "title": self.title,
-            "description": self.description,
-            "mode": self.mode,
-            "crop_width": self.crop_width,
-            "crop_height": self.crop_height,
-            "min_view_ms": self.min_view_ms,
-            "trials_per_rater": self.trials_per_rater,
-            "practice_trials": self.practice_trials,
-            "break_every": self.break_every,
-            "attention_rate": self.attention_rate,
-            "attention_max_failures": self.attention_max_failures,
-            "colour_plates": self.colour_plates,
-            "colour_pass": self.colour_pass,
-            "artifact_items": self.artifact_items,
-            "artifact_pass": self.artifact_pass,
-            "target_judgments": self.target_judgments,
-            "design": self.design,
-            "completion_code": self.completion_code,
-            "completion_redirect": self.completion_redirect,
-        }
+        return {"title": self.title, "description": self.description} | {f: getattr(self, f) for f in STUDY_FIELDS}
 
 
 # Which keys each table accepts; anything else is reported as unknown (catches typos early).
-TOP_KEYS = {
-    "slug",
-    "title",
-    "description",
-    "images",
-    "codecs",
-    "ladder",
-    "presentation",
-    "screening",
-    "rating",
-    "completion",
-}
+TOP_KEYS = {"slug", "title", "description", "images", "codecs", "ladder", *SECTIONS}
 IMAGES_KEYS = {"folder", "include"}
 CODEC_KEYS = {"name", "definition", "listing", "bpp", "match"}
 LADDER_KEYS = {"bpp"}
-PRESENTATION_KEYS = {"mode", "crop", "crop_positions", "min_view_ms"}
-SCREENING_KEYS = {"colour_plates", "colour_pass", "artifact_items", "artifact_pass"}
-RATING_KEYS = {
-    "trials_per_rater",
-    "practice_trials",
-    "break_every",
-    "attention_rate",
-    "attention_max_failures",
-    "target_judgments",
-    "design",
+STRUCTURED_KEYS = {"presentation": {"crop_positions"}}  # settings sections' keys that are not in the table
+SECTION_KEYS = {
+    section: {s.key for s in SETTINGS.values() if s.section == section} | STRUCTURED_KEYS.get(section, set())
+    for section in SECTIONS
 }
-COMPLETION_KEYS = {"code", "redirect"}
 
 
 class _Reader:
@@ -190,25 +176,46 @@ class _Reader:
             return default
         return value
 
-    def count(self, data: dict, key: str, default: int, *, where: str, minimum: int = 0) -> int:
-        value = self.get(data, key, int, default, where=where)
-        if value < minimum:
-            self.problem(f"{where}{key}", f"expected an integer >= {minimum}, got {value}")
-            return default
-        return value
+    def setting(self, table: dict, setting: Setting) -> Value:
+        """The value of ``setting`` in its section's ``table``: its default when absent or invalid (a problem)."""
+        if setting.key not in table:
+            return setting.default
+        try:
+            return setting.parse(table[setting.key])
+        except ValueError as exc:
+            self.problem(setting.path, str(exc))
+            return setting.default
 
 
 def _article(names: str) -> str:
     return f"an {names}" if names[0] in "aeiou" else f"a {names}"
 
 
+def codec_problem(name: str, definition: Path | None = None) -> str | None:
+    """``None`` when pico can run codec ``name`` here (from its TOML ``definition`` if given), else why not."""
+    try:
+        codec = get_codec(name, definition)
+    except PicoError as exc:
+        return str(exc)
+    return codec.available()
+
+
+def image_problem(path: Path) -> str | None:
+    """``None`` when pico can turn ``path`` into the 8-bit RGB its codecs take, else why not and the fix."""
+    try:
+        load_reference(path)
+    except ImageRefused as exc:
+        return str(exc)
+    return None
+
+
 def load_study_file(
-    path: str | Path, *, check_codec: Callable[[str, Path | None], str | None] | None = None
+    path: str | Path, *, check_codec: Callable[[str, Path | None], str | None] = codec_problem
 ) -> StudyConfig:
     """Read and validate a study TOML file; raise :class:`StudyFileError` listing every problem.
 
     ``check_codec(name, definition)`` returns ``None`` for a usable codec, else why not
-    (defaults to :func:`evalsite.studies.generation.codec_problem`, which asks pico).
+    (by default :func:`codec_problem`, which asks pico).
     Every image is decoded here, so a broken image is reported before any generation starts.
     """
     path = Path(path).resolve()
@@ -219,8 +226,6 @@ def load_study_file(
         raise StudyFileError(source, [StudyProblem("(file)", "file not found; check the path")]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise StudyFileError(source, [StudyProblem("(file)", f"not valid TOML ({exc}); fix the syntax")]) from None
-    if check_codec is None:
-        from evalsite.studies.generation import codec_problem as check_codec
     return parse_study(data, base=path.parent, source=path, check_codec=check_codec)
 
 
@@ -242,49 +247,23 @@ def parse_study(
 
     images_dir, images = _read_images(r, data, base)
     codecs = _read_codecs(r, data, base, check_codec)
-    presentation = r.table(data, "presentation", PRESENTATION_KEYS)
-    mode = r.get(presentation, "mode", str, "side_by_side", where="presentation.")
-    if mode not in MODES:
-        r.problem("presentation.mode", f"expected one of {', '.join(MODES)}, got {mode!r}")
-    crop_width, crop_height = _read_crop(r, presentation)
-    crop_positions, crops = _read_crop_positions(r, presentation, [p.stem for p in images])
-    _check_image_sizes(r, images, crop_width, crop_height, crops)
-    min_view_ms = r.count(presentation, "min_view_ms", 1000, where="presentation.")
 
-    screening = r.table(data, "screening", SCREENING_KEYS)
-    colour_plates = r.count(screening, "colour_plates", 8, where="screening.")
-    colour_pass = r.count(screening, "colour_pass", 7, where="screening.")
-    artifact_items = r.count(screening, "artifact_items", 8, where="screening.")
-    artifact_pass = r.count(screening, "artifact_pass", 6, where="screening.")
-    if colour_pass > colour_plates:
-        r.problem("screening.colour_pass", f"pass mark {colour_pass} exceeds colour_plates = {colour_plates}; lower it")
-    if artifact_pass > artifact_items:
-        r.problem(
-            "screening.artifact_pass", f"pass mark {artifact_pass} exceeds artifact_items = {artifact_items}; lower it"
-        )
-
-    rating = r.table(data, "rating", RATING_KEYS)
-    trials_per_rater = r.count(rating, "trials_per_rater", 100, where="rating.", minimum=1)
-    practice_trials = r.count(rating, "practice_trials", 3, where="rating.")
-    break_every = r.count(rating, "break_every", 50, where="rating.")
-    attention_rate = float(r.get(rating, "attention_rate", (int, float), 0.05, where="rating."))
-    if not 0 <= attention_rate < 0.5:
-        r.problem(
-            "rating.attention_rate", f"expected a share in [0, 0.5), e.g. 0.05 for 5% of trials, got {attention_rate}"
-        )
-    attention_max_failures = r.count(rating, "attention_max_failures", 2, where="rating.")
-    target_judgments = r.count(rating, "target_judgments", 0, where="rating.")
-    design = r.get(rating, "design", str, "balanced", where="rating.")
-    if design not in DESIGNS:
-        allowed = " or ".join(f'"{d}"' for d in DESIGNS)
-        r.problem("rating.design", f"expected {allowed}, got {design!r}")
-        design = "balanced"
-
-    completion = r.table(data, "completion", COMPLETION_KEYS)
-    completion_code = r.get(completion, "code", str, "", where="completion.")
-    completion_redirect = r.get(completion, "redirect", str, "", where="completion.")
-    if completion_redirect and not completion_redirect.startswith(("https://", "http://")):
-        r.problem("completion.redirect", f"expected an http(s) URL, got {completion_redirect!r}")
+    tables = {section: r.table(data, section, SECTION_KEYS[section]) for section in SECTIONS}
+    values: dict[str, Any] = {}  # setting values, typed by the table's checks
+    for setting in SETTINGS.values():
+        if setting is CROP:  # an int or [width, height]
+            values.update(zip(CROP.fields, _read_crop(r, tables[CROP.section]), strict=True))
+        else:
+            (name,) = setting.fields
+            values[name] = r.setting(tables[setting.section], setting)
+    crop_positions, crops = _read_crop_positions(r, tables["presentation"], [p.stem for p in images])
+    _check_image_sizes(r, images, values["crop_width"], values["crop_height"], crops)
+    for passed, total in (("colour_pass", "colour_plates"), ("artifact_pass", "artifact_items")):
+        if values[passed] > values[total]:
+            r.problem(f"screening.{passed}", f"pass mark {values[passed]} exceeds {total} = {values[total]}; lower it")
+    redirect = values["completion_redirect"]
+    if redirect and not redirect.startswith(("https://", "http://")):
+        r.problem("completion.redirect", f"expected an http(s) URL, got {redirect!r}")
 
     if r.problems:
         raise StudyFileError(str(source), r.problems)
@@ -296,25 +275,9 @@ def parse_study(
         images_dir=images_dir,
         images=tuple(images),
         codecs=tuple(codecs),
-        mode=mode,
-        crop_width=crop_width,
-        crop_height=crop_height,
         crop_positions=crop_positions,
         crops=crops,
-        min_view_ms=min_view_ms,
-        colour_plates=colour_plates,
-        colour_pass=colour_pass,
-        artifact_items=artifact_items,
-        artifact_pass=artifact_pass,
-        trials_per_rater=trials_per_rater,
-        practice_trials=practice_trials,
-        break_every=break_every,
-        attention_rate=attention_rate,
-        attention_max_failures=attention_max_failures,
-        target_judgments=target_judgments,
-        design=design,
-        completion_code=completion_code,
-        completion_redirect=completion_redirect,
+        **values,
     )
 
 
@@ -359,17 +322,6 @@ def _read_images(r: _Reader, data: dict, base: Path) -> tuple[Path, list[Path]]:
         if problem:
             r.problem("images", problem)
     return images_dir, chosen
-
-
-def image_problem(path: Path) -> str | None:
-    """``None`` when pico can turn ``path`` into the 8-bit RGB its codecs take, else why not and the fix."""
-    from pico.images import ImageRefused, load_reference
-
-    try:
-        load_reference(path)
-    except ImageRefused as exc:
-        return str(exc)
-    return None
 
 
 def _read_bpp(r: _Reader, value: Any, key: str) -> tuple[float, ...]:
@@ -469,20 +421,21 @@ def _read_codecs(
 
 
 def _read_crop(r: _Reader, presentation: dict) -> tuple[int, int]:
-    """Crop size in reference pixels: ``crop = 384`` or ``crop = [width, height]``."""
-    value = presentation.get("crop", 384)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = [value, value]
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 16 for v in value)
-    ):
+    """Crop size in reference pixels: ``crop = 384`` (square) or ``crop = [width, height]``."""
+    value = presentation.get(CROP.key, CROP.default)
+    sizes = [value, value] if isinstance(value, int) else value
+    if not isinstance(sizes, list) or len(sizes) != 2 or not all(_is_size(v) for v in sizes):
         r.problem(
-            "presentation.crop", f"expected a size in pixels >= 16, as crop = 384 or crop = [512, 384], got {value!r}"
+            CROP.path,
+            f"expected a size in pixels >= {CROP.minimum}, as crop = {CROP.default} or crop = [512, 384], got {value!r}",
         )
-        return 384, 384
-    return value[0], value[1]
+        return int(CROP.default), int(CROP.default)
+    return sizes[0], sizes[1]
+
+
+def _is_size(value: object) -> bool:
+    """An integer number of pixels the crop may have (TOML ``true`` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= CROP.minimum
 
 
 def _read_crop_positions(

@@ -11,12 +11,15 @@ import functools
 import json
 import zipfile
 from pathlib import Path
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 
-from evalsite.studies.config import DESIGNS, IMAGE_SUFFIXES, MODES, SLUG_RE
+from evalsite.studies.config import IMAGE_SUFFIXES, SLUG_RE
 from evalsite.studies.models import Study
+from evalsite.studies.schema import SETTINGS
+from pico.codecs import list_codecs
 
 MAX_ZIP_BYTES = 200 * 1024 * 1024
 MAX_ZIP_MEMBERS = 200
@@ -49,8 +52,6 @@ def image_folders() -> list[tuple[str, str]]:
 @functools.cache
 def codec_choices() -> list[tuple[str, str]]:
     """Built-in codecs that can run on this server (asked once per process: installs do not change under it)."""
-    from pico.codecs import list_codecs
-
     return [(c.name, f"{c.name} ({c.library})") for c in list_codecs() if c.kind == "builtin" and c.available() is None]
 
 
@@ -59,6 +60,15 @@ def _bpp_list(text: str) -> list[float]:
         return [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
     except ValueError:
         raise forms.ValidationError("enter bitrates in bits per pixel separated by commas, e.g. 0.25, 0.5, 1") from None
+
+
+def setting_field(path: str, **options: Any) -> forms.Field:
+    """A form field for study-file key ``path``: choices or lower bound, initial value and help from schema.py."""
+    setting = SETTINGS[path]
+    options = {"initial": setting.default, "help_text": setting.help, **options}
+    if setting.choices:
+        return forms.ChoiceField(choices=[(c, c.replace("_", " ")) for c in setting.choices], **options)
+    return forms.IntegerField(min_value=int(setting.minimum), **options)
 
 
 class CreateStudyForm(forms.Form):
@@ -70,21 +80,21 @@ class CreateStudyForm(forms.Form):
     images_folder = forms.ChoiceField(required=False, label="…or a folder on the server", choices=())
     codecs = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, choices=())
     bpp = forms.CharField(label="Bitrates (bpp)", initial="0.25, 0.5, 1.0", help_text="Ascending, comma separated.")
-    mode = forms.ChoiceField(choices=[(m, m.replace("_", " ")) for m in MODES], initial="side_by_side")
-    crop = forms.IntegerField(min_value=16, initial=384, help_text="Square crop shown to raters, in pixels.")
-    trials_per_rater = forms.IntegerField(min_value=1, initial=100)
-    target_judgments = forms.IntegerField(min_value=0, initial=0, help_text="0 = no target.")
-    design = forms.ChoiceField(
+    # Each of these is named like its study-file key and written under that key's section.
+    mode = setting_field("presentation.mode")
+    crop = setting_field("presentation.crop", help_text="Square crop shown to raters, in reference pixels.")
+    trials_per_rater = setting_field("rating.trials_per_rater")
+    target_judgments = setting_field("rating.target_judgments")
+    design = setting_field(
+        "rating.design",
         label="Pair design",
-        choices=[(d, d) for d in DESIGNS],
-        initial="balanced",
         help_text="adaptive: judgments go where BD-rates are read, refreshed from the live Elo (docs/rating.md).",
     )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["images_folder"].choices = [("", "—"), *image_folders()]
-        self.fields["codecs"].choices = codec_choices()
+        cast(forms.ChoiceField, self.fields["images_folder"]).choices = [("", "—"), *image_folders()]
+        cast(forms.MultipleChoiceField, self.fields["codecs"]).choices = codec_choices()
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]
@@ -107,8 +117,9 @@ class CreateStudyForm(forms.Form):
             raise forms.ValidationError("not a zip file")
         return upload
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if not data.get("images_zip") and not data.get("images_folder"):
             raise forms.ValidationError("upload a zip of images or pick a folder on the server")
         if data.get("images_zip") and data.get("images_folder"):
@@ -141,17 +152,12 @@ class CreateStudyForm(forms.Form):
         ]
         for codec in d["codecs"]:
             lines += ["[[codecs]]", f"name = {json.dumps(codec)}", ""]
-        lines += [
-            "[presentation]",
-            f"mode = {json.dumps(d['mode'])}",
-            f"crop = {d['crop']}",
-            "",
-            "[rating]",
-            f"trials_per_rater = {d['trials_per_rater']}",
-            f"target_judgments = {d['target_judgments']}",
-            f"design = {json.dumps(d['design'])}",
-            "",
-        ]
+        sections: dict[str, list[str]] = {}
+        for setting in SETTINGS.values():
+            if setting.key in self.fields:
+                sections.setdefault(setting.section, []).append(f"{setting.key} = {json.dumps(d[setting.key])}")
+        for section, settings_lines in sections.items():
+            lines += [f"[{section}]", *settings_lines, ""]
         return "\n".join(lines)
 
 

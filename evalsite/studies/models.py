@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+
+from evalsite.studies.schema import SETTINGS
+
+
+def _from_study_file(path: str) -> dict[str, Any]:
+    """``default``, ``help_text`` (and ``max_length``) of the Study field set by study-file key ``path``.
+
+    They come from the table in ``schema.py``, so the model, the study file and the form agree.
+    """
+    setting = SETTINGS[path]
+    options: dict[str, Any] = {"default": setting.default, "help_text": setting.help}
+    if setting.max_length is not None:
+        options["max_length"] = setting.max_length
+    return options
 
 
 class Study(models.Model):
@@ -30,20 +46,21 @@ class Study(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     study_file = models.TextField(blank=True, help_text="The TOML study file this study was created from.")
 
-    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.SIDE_BY_SIDE)
-    crop_width = models.PositiveIntegerField(default=512, help_text="Crop shown to raters, in reference pixels.")
-    crop_height = models.PositiveIntegerField(default=512)
-    min_view_ms = models.PositiveIntegerField(default=1000, help_text="A choice is accepted only after this long.")
-    trials_per_rater = models.PositiveIntegerField(default=100)
-    practice_trials = models.PositiveIntegerField(default=3)
-    break_every = models.PositiveIntegerField(default=50, help_text="Offer a break after this many trials.")
-    attention_rate = models.FloatField(default=0.05, help_text="Share of trials that are attention checks.")
-    attention_max_failures = models.PositiveIntegerField(default=2, help_text="More failures exclude the rater.")
-    colour_plates = models.PositiveIntegerField(default=8)
-    colour_pass = models.PositiveIntegerField(default=7, help_text="Plates a rater must read correctly.")
-    artifact_items = models.PositiveIntegerField(default=8)
-    artifact_pass = models.PositiveIntegerField(default=6, help_text="Clearly visible items a rater must get right.")
-    target_judgments = models.PositiveIntegerField(default=0, help_text="0 = no target.")
+    # Fields a study file sets take their defaults and help from schema.py (the study file's table).
+    mode = models.CharField(max_length=20, choices=Mode.choices, **_from_study_file("presentation.mode"))
+    crop_width = models.PositiveIntegerField(**_from_study_file("presentation.crop"))
+    crop_height = models.PositiveIntegerField(**_from_study_file("presentation.crop"))
+    min_view_ms = models.PositiveIntegerField(**_from_study_file("presentation.min_view_ms"))
+    trials_per_rater = models.PositiveIntegerField(**_from_study_file("rating.trials_per_rater"))
+    practice_trials = models.PositiveIntegerField(**_from_study_file("rating.practice_trials"))
+    break_every = models.PositiveIntegerField(**_from_study_file("rating.break_every"))
+    attention_rate = models.FloatField(**_from_study_file("rating.attention_rate"))
+    attention_max_failures = models.PositiveIntegerField(**_from_study_file("rating.attention_max_failures"))
+    colour_plates = models.PositiveIntegerField(**_from_study_file("screening.colour_plates"))
+    colour_pass = models.PositiveIntegerField(**_from_study_file("screening.colour_pass"))
+    artifact_items = models.PositiveIntegerField(**_from_study_file("screening.artifact_items"))
+    artifact_pass = models.PositiveIntegerField(**_from_study_file("screening.artifact_pass"))
+    target_judgments = models.PositiveIntegerField(**_from_study_file("rating.target_judgments"))
 
     # Which pairs raters compare (docs/rating.md, "Trial assignment"). An adaptive study keeps
     # its current shares per pair of conditions, refreshed in the background from the MAP preview.
@@ -51,7 +68,7 @@ class Study(models.Model):
         BALANCED = "balanced", "balanced (neighbouring levels and close-bpp pairs, evenly)"
         ADAPTIVE = "adaptive", "adaptive (pairs that make the BD-rates most precise)"
 
-    design = models.CharField(max_length=10, choices=Design.choices, default=Design.BALANCED)
+    design = models.CharField(max_length=10, choices=Design.choices, **_from_study_file("rating.design"))
     design_shares = models.JSONField(
         default=list, blank=True, help_text="[codec_a, level_a, codec_b, level_b, share] rows; empty = not computed."
     )
@@ -61,8 +78,8 @@ class Study(models.Model):
     design_requested = models.PositiveIntegerField(
         default=0, help_text="Judgments when the last refresh was queued, so it is queued once per step."
     )
-    completion_code = models.CharField(max_length=64, blank=True)
-    completion_redirect = models.URLField(blank=True)
+    completion_code = models.CharField(blank=True, **_from_study_file("completion.code"))
+    completion_redirect = models.URLField(blank=True, **_from_study_file("completion.redirect"))
 
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)
