@@ -11,7 +11,9 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -23,8 +25,10 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from evalsite.rating import results  # noqa: E402
 from evalsite.rating.models import Judgment, Rater, Trial  # noqa: E402
 from evalsite.studies import exports, selectors  # noqa: E402
 from evalsite.studies.models import Reference, Stimulus, Study  # noqa: E402
@@ -32,9 +36,10 @@ from evalsite.studies.scores import fit_scores  # noqa: E402
 from evalsite.studies.services import create_study_from_file  # noqa: E402
 
 DEMO = ROOT / "fixtures" / "studies" / "demo.toml"
+T = TypeVar("T")
 
 
-def timed(label: str, function, *args, **kwargs):
+def timed(label: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     start = time.perf_counter()
     result = function(*args, **kwargs)
     print(f"{label:<58} {time.perf_counter() - start:8.2f} s")
@@ -42,7 +47,7 @@ def timed(label: str, function, *args, **kwargs):
 
 
 def large_study(
-    owner, *, images: int = 20, codecs: int = 6, levels: int = 5, raters: int = 100, per_rater: int = 100
+    owner: User, *, images: int = 20, codecs: int = 6, levels: int = 5, raters: int = 100, per_rater: int = 100
 ) -> Study:
     """Rows of a study with ``raters * per_rater`` judgments (no image files: only queries are timed)."""
     study = Study.objects.create(slug="large", title="large", owner=owner, state=Study.State.LIVE)
@@ -69,13 +74,13 @@ def large_study(
         rater = Rater.objects.create(study=study, crowd_id=f"p{r}", stage=Rater.Stage.DONE)
         trials = []
         for seq in range(per_rater):
-            reference = rng.choice(references)
-            a, b = rng.sample(stimuli[reference], 2)
+            reference_id = rng.choice(references)
+            a, b = rng.sample(stimuli[reference_id], 2)
             trials.append(
                 Trial(
                     rater=rater,
                     seq=seq,
-                    reference_id=reference,
+                    reference_id=reference_id,
                     a=a,
                     b=b,
                     shown_left="a",
@@ -106,11 +111,13 @@ def main() -> None:
     print(f"  {study.generation_message}")
 
     large = timed("insert a study of 10,000 judgments (100 raters)", large_study, owner)
-    timed("study progress (counts per condition and image)", selectors.study_progress, large)
+    timed("study progress (counts per condition and image)", results.study_progress, large)
     timed("rater table (agreement with the majority)", selectors.rater_rows, large)
     out = Path(TMP.name) / "judgments.csv"
     timed("export judgments.csv", exports.write_judgments, large, out)
     scores = timed("Elo preview (MAP + Laplace, 30 conditions)", fit_scores, large)
+    if scores is None:
+        raise SystemExit("the large study has too few judgments for a fit")
     print(f"  Elo range {scores.elo['elo'].min():.0f} .. {scores.elo['elo'].max():.0f}")
     timed("bundle zip", exports.build_bundle, large, Path(TMP.name) / "bundle")
 

@@ -5,6 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from evalsite import views
+from evalsite.rating import urls as rating_urls
+from evalsite.screening import urls as screening_urls
+
+# The rater's flow is one namespace ("rating") although two apps serve it: screening builds on
+# rating, so rating's URLconf cannot name screening's views; they are joined here, at the top.
+rater_patterns = ([*rating_urls.urlpatterns, *screening_urls.urlpatterns], rating_urls.app_name)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,5 +19,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("studies/", include("evalsite.studies.urls")),
-    path("s/", include("evalsite.rating.urls")),
+    path("s/", include(rater_patterns)),
 ]

@@ -12,7 +12,7 @@ from evalsite.rating.errors import MESSAGES
 from evalsite.rating.models import Rater
 from evalsite.studies.models import Study
 
-STAGE_PAGE = {
+STAGE_PAGE: dict[str, str] = {
     Rater.Stage.CONSENT: "rating:consent",
     Rater.Stage.INSTRUCTIONS: "rating:instructions",
     Rater.Stage.DISPLAY: "rating:display",

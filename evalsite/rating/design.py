@@ -2,8 +2,8 @@
 
 ``analysis.design`` chooses the shares; this module stores them on the study
 (``Study.design_shares``) and decides when they are due for a refresh. The refresh runs in the
-background (``tasks.refresh_design_task``), never in a rater's request, because it fits the
-MAP preview (seconds on a large study).
+background (``tasks.refresh_design_task``), never in a rater's request, because it fits the MAP
+preview (seconds on a large study).
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from evalsite.studies.models import Stimulus, Study, StudyEvent
+from analysis.design import base_allocation, optimal_allocation
+from analysis.design import refresh_due as analysis_refresh_due
+from analysis.elo import elo_table
+from evalsite.rating import results, selectors
+from evalsite.studies.models import Study, StudyEvent
 
 ShareRow = list[str | int | float]  # [codec_a, level_a, codec_b, level_b, share]
 
@@ -20,9 +24,7 @@ ShareRow = list[str | int | float]  # [codec_a, level_a, codec_b, level_b, share
 def refresh_due(*, judged: int, requested: int, n_conditions: int) -> bool:
     """Whether a refresh should be queued, on the schedule the simulations use
     (``analysis.design.refresh_due``), counted from the last one queued (``requested``, 0: none)."""
-    from analysis.design import refresh_due as due
-
-    return due(judged, requested or None, n_conditions)
+    return analysis_refresh_due(judged, requested or None, n_conditions)
 
 
 def _rows(allocation: pd.DataFrame) -> list[ShareRow]:
@@ -34,8 +36,6 @@ def _rows(allocation: pd.DataFrame) -> list[ShareRow]:
 
 def base_shares(conditions: Iterable[tuple[str, int]]) -> list[ShareRow]:
     """The pilot design over ``(codec, level)`` conditions (``analysis.design.base_allocation``)."""
-    from analysis.design import base_allocation
-
     frame = pd.DataFrame(sorted(set(conditions)), columns=["codec", "level"])
     return _rows(base_allocation(frame))
 
@@ -47,14 +47,10 @@ def refresh_design(study: Study) -> int:
     design is stored and the next refresh tries again. Raises whatever the fit raises; the
     caller keeps the old shares then.
     """
-    from analysis.design import optimal_allocation
-    from analysis.elo import elo_table
-    from evalsite.studies.scores import fit_study_elo
-
-    conditions = set(study.stimuli.filter(role=Stimulus.Role.CONDITION).values_list("codec", "level"))
-    fit = fit_study_elo(study, method="map")
+    conditions = selectors.condition_levels(study)
+    fit = results.fit_study_elo(study, method="map")
     table = elo_table(fit) if fit is not None else None
-    if table is None or set(zip(table["codec"], table["level"].astype(int), strict=True)) != conditions:
+    if fit is None or table is None or set(zip(table["codec"], table["level"].astype(int), strict=True)) != conditions:
         shares, judged, note = base_shares(conditions), 0, "base design (not enough judgments to fit every condition)"
     else:
         judged = len(fit.data.judgments)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evalsite.errors import CodedError
+
 MESSAGES: dict[str, str] = {
     "study_not_live": "This study is not open for new participants right now.",
     "study_paused": "This study is paused. Please come back a little later; your progress is kept.",
@@ -24,12 +26,7 @@ MESSAGES: dict[str, str] = {
 }
 
 
-class RatingError(Exception):
+class RatingError(CodedError):
     """A rater's request that cannot be carried out; ``code`` is stable, ``message`` is for the rater."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
-        if code not in MESSAGES:
-            raise ValueError(f"unknown rating error code {code!r}; add it to evalsite/rating/errors.py MESSAGES")
-        self.code = code
-        self.message = MESSAGES[code] + (f" {detail}" if detail else "")
-        super().__init__(f"{code}: {self.message}")
+    MESSAGES = MESSAGES

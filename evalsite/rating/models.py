@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from evalsite.studies.models import Reference, Stimulus, Study
@@ -59,6 +59,19 @@ class Rater(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.slug}/{self.crowd_id or self.pk}"
+
+
+def lock_rater(rater: Rater) -> Rater:
+    """Re-read ``rater`` (with its study) under a row lock, for the length of the caller's transaction.
+
+    Every write that moves a rater on (a step, a screening answer, a trial, an exclusion) takes
+    this lock first, so two tabs or a retry of the same rater serialise instead of both passing
+    a stage check. Raises when called outside ``transaction.atomic()``, where the lock would be
+    released at once.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_rater() must run inside transaction.atomic()")
+    return Rater.objects.select_for_update().select_related("study").get(pk=rater.pk)
 
 
 class Trial(models.Model):

@@ -1,8 +1,9 @@
 """The one place rater-facing code reads stimulus metadata (codec, level, bpp).
 
-Everything here stays on the server: the scheduler's view of the conditions, which
-attention stimulus is the good one, and the file behind a stimulus id. Views and templates
-receive trials and opaque image URLs only; grep this module to audit what could leak.
+Everything here stays on the server: the scheduler's view of the conditions and of the trials
+issued so far, which attention stimulus is the good one, and the file behind a stimulus id.
+Views and templates receive trials and opaque image URLs only; grep this module to audit what
+could leak.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Count
 
+from evalsite.rating.models import Judgment, Rater, Trial
 from evalsite.rating.scheduler import Condition
 from evalsite.rating.stimuli import ATTENTION_HIGH, ATTENTION_LOW, SCREENING_CODEC
 from evalsite.studies.models import Reference, Stimulus, Study
@@ -24,6 +27,37 @@ def study_conditions(study: Study) -> list[Condition]:
     return [
         Condition(stimulus_id=pk, image=ref, codec=codec, level=level, bpp=bpp) for pk, ref, codec, level, bpp in rows
     ]
+
+
+def condition_levels(study: Study) -> set[tuple[str, int]]:
+    """The study's conditions as (codec, level), over all images."""
+    rows = Stimulus.objects.filter(study=study, role=Stimulus.Role.CONDITION).values_list("codec", "level")
+    return set(rows.distinct())
+
+
+def issued_pairs(study: Study) -> list[tuple[int, int, int, int]]:
+    """(reference id, stimulus a, stimulus b, trials issued) over the study's compared trials.
+
+    One grouped query, so its cost grows with the pairs in use, not with the trials issued.
+    """
+    rows = (
+        Trial.objects.filter(rater__study=study, kind=Trial.Kind.TRIAL)
+        .values_list("reference_id", "a_id", "b_id")
+        .annotate(n=Count("pk"))
+    )
+    return list(rows)
+
+
+def rater_history(rater: Rater) -> list[tuple[str, int, int, int]]:
+    """(kind, reference id, stimulus a, stimulus b) of every trial issued to ``rater``."""
+    return list(rater.trials.values_list("kind", "reference_id", "a_id", "b_id"))
+
+
+def judged_count(study: Study) -> int:
+    """Compared judgments (not practice or attention checks) from raters in good standing."""
+    return Judgment.objects.filter(
+        trial__rater__study=study, trial__kind=Trial.Kind.TRIAL, trial__rater__excluded=False
+    ).count()
 
 
 def attention_pairs(study: Study) -> dict[int, tuple[int, int]]:

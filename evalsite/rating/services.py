@@ -1,61 +1,35 @@
 """Every write of a rater's session: start, consent, display check, trials, judgments, exclusion.
 
 Keyword-only functions, each in one transaction, each leaving a RaterEvent audit row. They
-raise ``RatingError`` with a stable code; views show its message.
+raise ``RatingError`` with a stable code; views show its message. Which pair comes next is
+``assignment``'s business, display geometry ``geometry``'s; this module only writes.
 """
 
 from __future__ import annotations
 
 import random
-import re
 import secrets
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache, partial
-from math import ceil
-from types import MappingProxyType
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max
-from django.urls import reverse
+from django.db.models import F
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from evalsite.rating import selectors
+from evalsite.rating import assignment, selectors
 from evalsite.rating.errors import RatingError
+from evalsite.rating.geometry import check_display
 from evalsite.rating.imaging import crop_box
-from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial
-from evalsite.rating.scheduler import (
-    AdaptiveSampler,
-    Condition,
-    Pair,
-    RaterState,
-    Sampler,
-    StudyState,
-    attention_positions,
-    design_pairs,
-    pair_targets,
-    planned_trials,
-)
+from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial, lock_rater
+from evalsite.rating.scheduler import Pair
 from evalsite.rating.stages import stage_after
 from evalsite.rating.stimuli import make_rater_stimuli
-from evalsite.studies.design import base_shares, refresh_due
-from evalsite.studies.models import Reference, Stimulus, Study
-from evalsite.studies.tasks import refresh_design_task
+from evalsite.rating.tasks import queue_design_refresh
+from evalsite.studies.models import Reference, Study
 
 CROWD_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "pid")
-MOBILE_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Silk|Kindle", re.IGNORECASE)
-GAP_CSS_PX = 16
-CONTROLS_CSS_PX = 140
-MAIN_KINDS = (Trial.Kind.TRIAL, Trial.Kind.ATTENTION)
-
-
-def rater_link(study: Study) -> str:
-    """The link raters open (append ``?PROLIFIC_PID=...`` or ``?pid=...`` on a crowd platform)."""
-    return reverse("rating:entry", args=[study.slug])
 
 
 def prepare_rater_stimuli(*, study: Study) -> None:
@@ -77,25 +51,19 @@ def _require_open(study: Study) -> None:
         raise RatingError("study_not_live")
 
 
-def _locked(rater: Rater) -> Rater:
-    """Re-read ``rater`` under a row lock; callers hold a transaction."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("_locked() must run inside transaction.atomic()")
-    return Rater.objects.select_for_update().select_related("study").get(pk=rater.pk)
+def _require_active(rater: Rater) -> None:
+    """The rater's study is open and the rater is not excluded."""
+    _require_open(rater.study)
+    if rater.excluded:
+        raise RatingError("excluded")
 
 
-def _advance(rater: Rater, expected: str) -> None:
+def _finish_stage(rater: Rater, expected: str) -> None:
     if rater.stage != expected:
         raise RatingError("wrong_stage")
     rater.stage = stage_after(rater.study, expected)
     rater.save(update_fields=["stage"])
     _event(rater, f"{expected}_done", next=rater.stage)
-
-
-def _judged(study: Study) -> int:
-    return Judgment.objects.filter(
-        trial__rater__study=study, trial__kind=Trial.Kind.TRIAL, trial__rater__excluded=False
-    ).count()
 
 
 def start_rater(*, study: Study, params: Mapping[str, str], user_agent: str = "") -> Rater:
@@ -111,7 +79,7 @@ def start_rater(*, study: Study, params: Mapping[str, str], user_agent: str = ""
         if existing:
             return existing
     _require_open(study)
-    if study.target_judgments and _judged(study) >= study.target_judgments:
+    if study.target_judgments and selectors.judged_count(study) >= study.target_judgments:
         raise RatingError("study_full")
     try:
         with transaction.atomic():
@@ -128,29 +96,13 @@ def start_rater(*, study: Study, params: Mapping[str, str], user_agent: str = ""
 def give_consent(*, rater: Rater) -> None:
     """Record informed consent and move on to the instructions."""
     with transaction.atomic():
-        _advance(_locked(rater), Rater.Stage.CONSENT)
+        _finish_stage(lock_rater(rater), Rater.Stage.CONSENT)
 
 
 def finish_instructions(*, rater: Rater) -> None:
     """The rater has read the instructions and the worked example."""
     with transaction.atomic():
-        _advance(_locked(rater), Rater.Stage.INSTRUCTIONS)
-
-
-def crop_size(study: Study) -> tuple[int, int]:
-    """The largest crop (w, h) in image pixels the study shows."""
-    sizes = study.references.aggregate(w=Max("width"), h=Max("height"))
-    return min(study.crop_width, sizes["w"] or study.crop_width), min(
-        study.crop_height, sizes["h"] or study.crop_height
-    )
-
-
-def required_window(study: Study, device_pixel_ratio: float) -> tuple[int, int]:
-    """Smallest browser window (CSS px) that shows the study's crops at 1:1 device pixels."""
-    crop_w, crop_h = crop_size(study)
-    columns = 3 if study.mode == Study.Mode.SIDE_BY_SIDE else 1
-    width = columns * ceil(crop_w / device_pixel_ratio) + (columns + 1) * GAP_CSS_PX
-    return width, ceil(crop_h / device_pixel_ratio) + CONTROLS_CSS_PX
+        _finish_stage(lock_rater(rater), Rater.Stage.INSTRUCTIONS)
 
 
 def record_display(
@@ -165,95 +117,23 @@ def record_display(
 ) -> None:
     """Check and store the rater's display; refuses phones, small windows and browser zoom."""
     with transaction.atomic():
-        rater = _locked(rater)
+        rater = lock_rater(rater)
         if rater.stage != Rater.Stage.DISPLAY:
             raise RatingError("wrong_stage")
-        if MOBILE_AGENT.search(user_agent) or coarse_pointer:
-            raise RatingError("mobile")
-        if not 0.5 <= device_pixel_ratio <= 6 or window_width <= 0 or window_height <= 0:
-            raise RatingError("bad_display")
-        if not zoom_ok:
-            raise RatingError("zoom")
-        need_w, need_h = required_window(rater.study, device_pixel_ratio)
-        if window_width < need_w or window_height < need_h:
-            raise RatingError(
-                "window_too_small",
-                f"Please make it at least {need_w} x {need_h} (now {window_width} x {window_height}), "
-                "for example by maximising it or using full screen (F11).",
-            )
+        check_display(
+            rater.study,
+            device_pixel_ratio=device_pixel_ratio,
+            window_width=window_width,
+            window_height=window_height,
+            zoom_ok=zoom_ok,
+            coarse_pointer=coarse_pointer,
+            user_agent=user_agent,
+        )
         rater.device_pixel_ratio = device_pixel_ratio
         rater.window_width, rater.window_height = window_width, window_height
         rater.user_agent = user_agent[:400]
         rater.save(update_fields=["device_pixel_ratio", "window_width", "window_height", "user_agent"])
-        _advance(rater, Rater.Stage.DISPLAY)
-
-
-def _sampler(study: Study) -> Sampler:
-    """AdaptiveSampler for an adaptive study (whatever RATING_SAMPLER says), else the configured sampler."""
-    if study.design == Study.Design.ADAPTIVE:
-        return AdaptiveSampler()
-    return import_string(getattr(settings, "RATING_SAMPLER", "evalsite.rating.scheduler.BalancedSampler"))()
-
-
-@lru_cache(maxsize=32)
-def _design(conditions: tuple[Condition, ...]) -> tuple[Pair, ...]:
-    # A live study's stimuli are frozen, so its design is computed once per process
-    # (about 0.2 s for 1,440 conditions, see benchmarks/bench_rating.py), not once per trial.
-    return tuple(design_pairs(conditions))
-
-
-@lru_cache(maxsize=32)
-def _adaptive_design(
-    conditions: tuple[Condition, ...], shares: tuple[tuple[str, int, str, int, float], ...]
-) -> tuple[tuple[Pair, ...], Mapping[Pair, float]]:
-    """Pairs with a target, and the targets; the base design while no shares are stored.
-
-    Cached like ``_design`` (per stored design): 30 images x 20 conditions give 5,700 pairs.
-    """
-    if not shares:
-        shares = tuple(map(tuple, base_shares((c.codec, c.level) for c in conditions)))
-    targets = pair_targets(conditions, shares)
-    return tuple(sorted(targets)), MappingProxyType(targets)
-
-
-def _study_design(study: Study) -> tuple[tuple[Pair, ...], Mapping[Pair, float]]:
-    """The pairs the study's raters may get and, for an adaptive study, their target shares."""
-    conditions = tuple(selectors.study_conditions(study))
-    if study.design == Study.Design.ADAPTIVE:
-        shares = tuple((a, int(la), b, int(lb), float(share)) for a, la, b, lb, share in study.design_shares)
-        return _adaptive_design(conditions, shares)
-    return _design(conditions), MappingProxyType({})
-
-
-def _study_state(study: Study) -> StudyState:
-    pairs, targets = _study_design(study)
-    issued = (
-        Trial.objects.filter(rater__study=study, kind=Trial.Kind.TRIAL)
-        .values_list("reference_id", "a_id", "b_id")
-        .annotate(n=Count("pk"))
-    )
-    pair_counts: Counter[Pair] = Counter()
-    image_counts: Counter[int] = Counter()
-    for ref, a, b, n in issued:
-        pair_counts[Pair.of(ref, a, b)] += n
-        image_counts[ref] += n
-    return StudyState(pairs=pairs, pair_counts=pair_counts, image_counts=image_counts, targets=targets)
-
-
-def _rater_state(rater: Rater, seq: int) -> RaterState:
-    shown = list(rater.trials.values_list("kind", "reference_id", "a_id", "b_id"))
-    seen = frozenset(Pair.of(ref, a, b) for kind, ref, a, b in shown if kind == Trial.Kind.TRIAL)
-    return RaterState(seen=seen, image_counts=Counter(ref for _, ref, _, _ in shown), seed=f"{rater.token}:{seq}")
-
-
-def _golden_pair(rater: Rater, rng: random.Random) -> Pair:
-    """An attention pair (near-lossless vs heavily degraded) on the image this rater saw least."""
-    golden = selectors.attention_pairs(rater.study)
-    if not golden:
-        raise RatingError("no_trials", "(The study has no attention-check images.)")
-    used = Counter(rater.trials.values_list("reference_id", flat=True))
-    ref = min(golden, key=lambda r: (used[r], rng.random()))
-    return Pair.of(ref, *golden[ref])
+        _finish_stage(rater, Rater.Stage.DISPLAY)
 
 
 def _create_trial(rater: Rater, kind: str, pair: Pair, seq: int, rng: random.Random) -> Trial:
@@ -267,7 +147,7 @@ def _create_trial(rater: Rater, kind: str, pair: Pair, seq: int, rng: random.Ran
         x=reference.crop_x,
         y=reference.crop_y,
     )
-    trial = Trial.objects.create(
+    return Trial.objects.create(
         rater=rater,
         seq=seq,
         kind=kind,
@@ -280,15 +160,6 @@ def _create_trial(rater: Rater, kind: str, pair: Pair, seq: int, rng: random.Ran
         crop_w=w,
         crop_h=h,
     )
-    return trial
-
-
-def session_length(rater: Rater) -> int:
-    """Main trials (compared and attention) this rater will make, for the progress bar."""
-    study = rater.study
-    attention = attention_positions(study.trials_per_rater, study.attention_rate, rater.token)
-    pairs, _ = _study_design(study)
-    return planned_trials(study.trials_per_rater, attention, len(pairs))
 
 
 def _complete(rater: Rater) -> None:
@@ -304,28 +175,22 @@ def issue_trial(*, rater: Rater) -> Trial | None:
     with transaction.atomic():
         # Locks the rater: two tabs asking at once would otherwise both create trial number n
         # (the unique (rater, seq) constraint is the backstop where rows cannot be locked).
-        rater = _locked(rater)
-        _require_open(rater.study)
-        if rater.excluded:
-            raise RatingError("excluded")
+        rater = lock_rater(rater)
+        _require_active(rater)
         if rater.stage not in (Rater.Stage.PRACTICE, Rater.Stage.TRIALS):
             raise RatingError("wrong_stage")
         practice = rater.stage == Rater.Stage.PRACTICE
         pending = rater.trials.filter(judgment__isnull=True).order_by("-seq").first()
         if pending and (pending.kind == Trial.Kind.PRACTICE) == practice:
             return pending
-        seq = rater.trials.count()
+        history = selectors.rater_history(rater)
+        seq = len(history)
         rng = random.Random(f"{rater.token}:{seq}")
-        if practice:
-            return _create_trial(rater, Trial.Kind.PRACTICE, _golden_pair(rater, rng), seq, rng)
-        main_index = rater.trials.filter(kind__in=MAIN_KINDS).count()
-        if main_index in attention_positions(rater.study.trials_per_rater, rater.study.attention_rate, rater.token):
-            return _create_trial(rater, Trial.Kind.ATTENTION, _golden_pair(rater, rng), seq, rng)
-        pair = _sampler(rater.study).next_pair(_study_state(rater.study), _rater_state(rater, seq))
+        kind, pair = assignment.next_trial(rater, history, rng, practice=practice)
         if pair is None:
             _complete(rater)
             return None
-        return _create_trial(rater, Trial.Kind.TRIAL, pair, seq, rng)
+        return _create_trial(rater, kind, pair, seq, rng)
 
 
 @dataclass(frozen=True)
@@ -341,85 +206,108 @@ def _max_per_minute() -> int:
     return int(getattr(settings, "RATING_MAX_JUDGMENTS_PER_MINUTE", 40))
 
 
+def _locked_trial(rater: Rater, trial_token: str) -> Trial:
+    """The trial of ``trial_token`` under a row lock, if it was issued to ``rater``.
+
+    The lock serialises a double click, a retry and a second tab submitting the same trial:
+    the later ones find the first one's judgment. The one-to-one constraint on
+    Judgment.trial is the backstop.
+    """
+    trial = Trial.objects.select_for_update().filter(token=trial_token).first()
+    if trial is None:
+        raise RatingError("unknown_trial")
+    if trial.rater_id != rater.pk:
+        raise RatingError("not_your_trial")
+    return trial
+
+
+def _chosen_side(trial: Trial, choice: str) -> str:
+    """The side ('a' or 'b') behind the rater's choice of 'left' or 'right'."""
+    if choice not in ("left", "right"):
+        raise RatingError("bad_choice")
+    other = Trial.Side.B if trial.shown_left == Trial.Side.A else Trial.Side.A
+    return trial.shown_left if choice == "left" else other
+
+
+def _check_answerable(rater: Rater, trial: Trial, response_ms: int) -> None:
+    """A new answer is accepted only from an active rater who looked long enough and is not racing."""
+    _require_active(rater)
+    elapsed_ms = (timezone.now() - trial.issued_at).total_seconds() * 1000
+    if response_ms < rater.study.min_view_ms or elapsed_ms < rater.study.min_view_ms:
+        raise RatingError("too_fast")
+    recent = Judgment.objects.filter(trial__rater=rater, created_at__gte=timezone.now() - timedelta(minutes=1))
+    if recent.count() >= _max_per_minute():
+        raise RatingError("rate_limited")
+
+
+def _repeat(existing: Judgment, winner: str) -> JudgmentResult:
+    """A second submission of a judged trial: the same answer is an idempotent retry, another is refused."""
+    if existing.winner != winner:
+        raise RatingError("already_judged")
+    return JudgmentResult(existing, created=False, correct=None)
+
+
+def _attention_score(trial: Trial, winner: str) -> bool | None:
+    """On practice and attention trials, whether the rater chose the near-lossless copy; else None."""
+    if trial.kind not in (Trial.Kind.PRACTICE, Trial.Kind.ATTENTION):
+        return None
+    good = selectors.good_attention_stimulus((trial.a_id, trial.b_id))
+    return good == (trial.a_id if winner == Trial.Side.A else trial.b_id)
+
+
+def _store(trial: Trial, winner: str, *, response_ms: int, switches: int, correct: bool | None) -> JudgmentResult:
+    """Insert the judgment; where another request stored one first, treat this one as its repeat."""
+    try:
+        with transaction.atomic():
+            judgment = Judgment.objects.create(
+                trial=trial, winner=winner, response_ms=max(0, int(response_ms)), switches=max(0, int(switches))
+            )
+    except IntegrityError:
+        # Only where the trial row could not be locked: the one-to-one constraint caught the race.
+        return _repeat(Judgment.objects.get(trial=trial), winner)
+    return JudgmentResult(judgment, created=True, correct=correct)
+
+
+def _after_judgment(rater: Rater, trial: Trial, correct: bool | None) -> None:
+    """Move the session on: count a failed check (excluding past the limit), end practice, complete, refresh design."""
+    study = rater.study
+    if trial.kind == Trial.Kind.ATTENTION and not correct:
+        Rater.objects.filter(pk=rater.pk).update(attention_failures=F("attention_failures") + 1)
+        rater.refresh_from_db(fields=["attention_failures"])
+        _event(rater, "attention_failed", trial=trial.seq, failures=rater.attention_failures)
+        if rater.attention_failures > study.attention_max_failures:
+            _exclude(rater, f"failed {rater.attention_failures} attention checks", automatic=True)
+    if trial.kind == Trial.Kind.PRACTICE:
+        if rater.trials.filter(kind=Trial.Kind.PRACTICE, judgment__isnull=False).count() >= study.practice_trials:
+            _finish_stage(rater, Rater.Stage.PRACTICE)
+    elif not rater.excluded:
+        judged = Judgment.objects.filter(trial__rater=rater, trial__kind__in=assignment.MAIN_KINDS).count()
+        if judged >= study.trials_per_rater:
+            _complete(rater)
+    if trial.kind == Trial.Kind.TRIAL and study.design == Study.Design.ADAPTIVE:
+        queue_design_refresh(study)
+
+
 def record_judgment(
     *, rater: Rater, trial_token: str, choice: str, response_ms: int, switches: int = 0
 ) -> JudgmentResult:
-    """Store the rater's choice ('left' or 'right') on the trial issued to them, exactly once."""
+    """Store the rater's choice ('left' or 'right') on the trial issued to them, exactly once.
+
+    Validate, score the attention check, store, then move the session on.
+    """
     with transaction.atomic():
-        # Locks the trial row: a double click, a retry and a second tab submitting the same
-        # trial serialise here, and the later ones find the first one's judgment. The
-        # one-to-one constraint on Judgment.trial is the backstop.
-        trial = Trial.objects.select_for_update().filter(token=trial_token).first()
-        if trial is None:
-            raise RatingError("unknown_trial")
-        if trial.rater_id != rater.pk:
-            raise RatingError("not_your_trial")
-        if choice not in ("left", "right"):
-            raise RatingError("bad_choice")
-        other = Trial.Side.B if trial.shown_left == Trial.Side.A else Trial.Side.A
-        winner = trial.shown_left if choice == "left" else other
+        trial = _locked_trial(rater, trial_token)
+        winner = _chosen_side(trial, choice)
         existing = Judgment.objects.filter(trial=trial).first()
         if existing is not None:
-            if existing.winner != winner:
-                raise RatingError("already_judged")
-            return JudgmentResult(existing, created=False, correct=None)
-        rater = _locked(rater)
-        _require_open(rater.study)
-        if rater.excluded:
-            raise RatingError("excluded")
-        study = rater.study
-        elapsed_ms = (timezone.now() - trial.issued_at).total_seconds() * 1000
-        if response_ms < study.min_view_ms or elapsed_ms < study.min_view_ms:
-            raise RatingError("too_fast")
-        recent = Judgment.objects.filter(trial__rater=rater, created_at__gte=timezone.now() - timedelta(minutes=1))
-        if recent.count() >= _max_per_minute():
-            raise RatingError("rate_limited")
-        try:
-            with transaction.atomic():
-                judgment = Judgment.objects.create(
-                    trial=trial, winner=winner, response_ms=max(0, int(response_ms)), switches=max(0, int(switches))
-                )
-        except IntegrityError:
-            # Only where the trial row could not be locked: another request stored it first.
-            existing = Judgment.objects.get(trial=trial)
-            if existing.winner != winner:
-                raise RatingError("already_judged") from None
-            return JudgmentResult(existing, created=False, correct=None)
-        correct = None
-        if trial.kind in (Trial.Kind.PRACTICE, Trial.Kind.ATTENTION):
-            good = selectors.good_attention_stimulus((trial.a_id, trial.b_id))
-            correct = good == (trial.a_id if winner == Trial.Side.A else trial.b_id)
-        if trial.kind == Trial.Kind.ATTENTION and not correct:
-            Rater.objects.filter(pk=rater.pk).update(attention_failures=F("attention_failures") + 1)
-            rater.refresh_from_db(fields=["attention_failures"])
-            _event(rater, "attention_failed", trial=trial.seq, failures=rater.attention_failures)
-            if rater.attention_failures > study.attention_max_failures:
-                _exclude(rater, f"failed {rater.attention_failures} attention checks", automatic=True)
-        if trial.kind == Trial.Kind.PRACTICE:
-            if rater.trials.filter(kind=Trial.Kind.PRACTICE, judgment__isnull=False).count() >= study.practice_trials:
-                _advance(rater, Rater.Stage.PRACTICE)
-        elif not rater.excluded:
-            judged = Judgment.objects.filter(trial__rater=rater, trial__kind__in=MAIN_KINDS).count()
-            if judged >= study.trials_per_rater:
-                _complete(rater)
-        if trial.kind == Trial.Kind.TRIAL and study.design == Study.Design.ADAPTIVE:
-            _queue_design_refresh(study)
-        return JudgmentResult(judgment, created=True, correct=correct)
-
-
-def _queue_design_refresh(study: Study) -> None:
-    """Queue a background refresh of an adaptive study's design once enough judgments arrived since the last one.
-
-    The fit takes seconds, so it never runs in the rater's request; a failing refresh keeps the
-    old shares (``refresh_design_task``), and a failing enqueue is logged, not raised (``robust``).
-    """
-    judged = _judged(study)
-    conditions = study.stimuli.filter(role=Stimulus.Role.CONDITION).values("codec", "level").distinct().count()
-    if not refresh_due(judged=judged, requested=study.design_requested, n_conditions=conditions):
-        return
-    # Conditional update: of the requests that reach the step at once, only the first one queues.
-    if Study.objects.filter(pk=study.pk, design_requested=study.design_requested).update(design_requested=judged):
-        transaction.on_commit(partial(refresh_design_task.enqueue, study.pk), robust=True)
+            return _repeat(existing, winner)
+        rater = lock_rater(rater)
+        _check_answerable(rater, trial, response_ms)
+        correct = _attention_score(trial, winner)
+        result = _store(trial, winner, response_ms=response_ms, switches=switches, correct=correct)
+        if result.created:
+            _after_judgment(rater, trial, correct)
+        return result
 
 
 def _exclude(rater: Rater, reason: str, *, automatic: bool) -> None:
@@ -432,13 +320,13 @@ def _exclude(rater: Rater, reason: str, *, automatic: bool) -> None:
 def exclude_rater(*, rater: Rater, reason: str) -> None:
     """Exclude a rater (their judgments stay stored, flagged by Rater.excluded); stops their session."""
     with transaction.atomic():
-        _exclude(_locked(rater), reason, automatic=False)
+        _exclude(lock_rater(rater), reason, automatic=False)
 
 
 def include_rater(*, rater: Rater) -> None:
     """Undo an exclusion; the rater may continue where they stopped."""
     with transaction.atomic():
-        rater = _locked(rater)
+        rater = lock_rater(rater)
         rater.excluded = False
         rater.excluded_reason = ""
         rater.save(update_fields=["excluded", "excluded_reason"])

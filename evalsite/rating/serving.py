@@ -1,26 +1,37 @@
 """Turn an opaque image URL back into pixels, for the rater it was issued to only.
 
-Owners are trials (slots reference/left/right), screening items (plate, or
-reference/left/right) and the rater (the instructions' worked example). Anything that does
-not resolve, or belongs to another rater, is answered the same way: no image.
+Owners are trials (slots reference/left/right) and the rater (the instructions' worked
+example). Apps further up the rater's flow serve their own owners through the same URL by
+registering an :data:`ImageSource` (screening items do, in ``ScreeningConfig.ready``), so this
+module needs no import of them. Anything that does not resolve, or belongs to another rater,
+is answered the same way: no image.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
 
 from django.urls import reverse
 
 from evalsite.rating import selectors
-from evalsite.rating.imaging import crop_box, crop_png, encode_png
+from evalsite.rating.imaging import crop_box, crop_png
 from evalsite.rating.models import Rater, Trial
 from evalsite.rating.tokens import image_key, resolve_slot
-from evalsite.screening.models import ScreeningAttempt, ScreeningItem
-from evalsite.screening.plates import PlateSpec, render_plate
 from evalsite.studies.models import Reference
 
 COMPARISON_SLOTS = ("reference", "left", "right")
 EXAMPLE_SLOTS = ("example-reference", "example-left", "example-right")
+
+ImageSource = Callable[[Rater, str, str], bytes | None]
+"""``source(rater, owner, key)``: PNG bytes if ``owner`` is one of the source's and was issued to ``rater``."""
+
+_sources: list[ImageSource] = []
+
+
+def register_image_source(source: ImageSource) -> None:
+    """Let :func:`resolve_image` also serve ``source``'s images (called once, from an app's ``ready``)."""
+    if source not in _sources:
+        _sources.append(source)
 
 
 def image_url(study_slug: str, owner: str, slot: str) -> str:
@@ -33,7 +44,8 @@ def comparison_urls(study_slug: str, owner: str) -> dict[str, str]:
     return {slot: image_url(study_slug, owner, slot) for slot in COMPARISON_SLOTS}
 
 
-def _reference_box(reference: Reference) -> tuple[int, int, int, int]:
+def reference_box(reference: Reference) -> tuple[int, int, int, int]:
+    """The crop (x, y, w, h) the study shows of ``reference`` outside trials (examples, screening)."""
     study = reference.study
     return crop_box(
         width=reference.width,
@@ -53,28 +65,12 @@ def _trial_image(trial: Trial, slot: str) -> bytes:
     return crop_png(selectors.stimulus_file(trial.a_id if shown == "a" else trial.b_id), box)
 
 
-@lru_cache(maxsize=64)
-def _plate_png(spec: PlateSpec) -> bytes:
-    # Drawing a plate takes about half a second (benchmarks/bench_rating.py); reloads reuse it.
-    return encode_png(render_plate(spec))
-
-
-def _item_image(item: ScreeningItem, slot: str) -> bytes:
-    if item.attempt.kind == ScreeningAttempt.Kind.COLOUR:
-        return _plate_png(PlateSpec(**item.spec))
-    reference = Reference.objects.select_related("study").get(pk=item.spec["reference"])
-    box = _reference_box(reference)
-    if slot == "reference" or slot != item.spec["odd"]:
-        return crop_png(selectors.reference_file(reference), box)
-    return crop_png(selectors.stimulus_file(item.spec["stimulus"]), box)
-
-
 def _example_image(rater: Rater, slot: str) -> bytes | None:
     pairs = selectors.attention_pairs(rater.study)
     if not pairs:
         return None
     reference = Reference.objects.select_related("study").get(pk=min(pairs))
-    box = _reference_box(reference)
+    box = reference_box(reference)
     if slot == "example-reference":
         return crop_png(selectors.reference_file(reference), box)
     good, bad = pairs[reference.pk]
@@ -87,12 +83,11 @@ def resolve_image(*, rater: Rater, owner: str, key: str) -> bytes | None:
     if trial is not None:
         slot = resolve_slot(owner, key, COMPARISON_SLOTS)
         return _trial_image(trial, slot) if slot else None
-    item = ScreeningItem.objects.select_related("attempt").filter(token=owner, attempt__rater=rater).first()
-    if item is not None:
-        slots = ("plate",) if item.attempt.kind == ScreeningAttempt.Kind.COLOUR else COMPARISON_SLOTS
-        slot = resolve_slot(owner, key, slots)
-        return _item_image(item, slot) if slot else None
     if owner == rater.token:
         slot = resolve_slot(owner, key, EXAMPLE_SLOTS)
         return _example_image(rater, slot) if slot else None
+    for source in _sources:
+        data = source(rater, owner, key)
+        if data is not None:
+            return data
     return None

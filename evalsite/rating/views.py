@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from evalsite.rating import access, services
+from evalsite.rating import access, assignment, geometry, services
 from evalsite.rating.access import message_page, rater_page, session_rater, visible_study
 from evalsite.rating.errors import RatingError
 from evalsite.rating.forms import DisplayForm, JudgmentForm
@@ -70,14 +70,14 @@ def instructions(request: HttpRequest, study: Study, rater: Rater) -> HttpRespon
 @rater_page
 def display(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
     """Window size, zoom and devicePixelRatio, measured by display.js and checked by the service."""
-    crop_w, crop_h = services.crop_size(study)
+    crop_w, crop_h = geometry.crop_size(study)
     context = {
         "study": study,
         "crop_w": crop_w,
         "crop_h": crop_h,
-        "columns": 3 if study.mode == Study.Mode.SIDE_BY_SIDE else 1,
-        "gap": services.GAP_CSS_PX,
-        "controls": services.CONTROLS_CSS_PX,
+        "columns": geometry.columns(study),
+        "gap": geometry.GAP_CSS_PX,
+        "controls": geometry.CONTROLS_CSS_PX,
     }
     if request.method == "POST":
         form = DisplayForm(request.POST)
@@ -111,7 +111,7 @@ def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
     if request.method == "POST":
         return _judge(request, study, rater)
     practice = rater.stage == Rater.Stage.PRACTICE
-    done = Judgment.objects.filter(trial__rater=rater, trial__kind__in=services.MAIN_KINDS).count()
+    done = Judgment.objects.filter(trial__rater=rater, trial__kind__in=assignment.MAIN_KINDS).count()
     if request.GET.get("continue") == "1" and _break_due(request, study, done):
         request.session[f"rating.break.{study.pk}"] = done
     elif not practice and _break_due(request, study, done):
@@ -134,7 +134,7 @@ def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
             "practice": practice,
             "practice_number": practice_done + 1,
             "done": done,
-            "total": services.session_length(rater),
+            "total": assignment.session_length(rater),
         },
     )
 

@@ -5,8 +5,8 @@ from evalsite.screening.models import ScreeningAttempt, ScreeningItem
 
 class ScreeningItemInline(admin.TabularInline):
     model = ScreeningItem
-    fields = ["index", "spec", "expected", "answer", "correct"]
-    readonly_fields = fields
+    readonly_fields = ("index", "spec", "expected", "answer", "correct")
+    fields = readonly_fields
     extra = 0
     can_delete = False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evalsite.errors import CodedError
+
 MESSAGES: dict[str, str] = {
     "wrong_stage": "That test is not available now; you have been taken to where you left off.",
     "already_finished": "You have already completed this test.",
@@ -10,12 +12,7 @@ MESSAGES: dict[str, str] = {
 }
 
 
-class ScreeningError(Exception):
+class ScreeningError(CodedError):
     """A screening request that cannot be carried out; ``code`` is stable, ``message`` is for the rater."""
 
-    def __init__(self, code: str) -> None:
-        if code not in MESSAGES:
-            raise ValueError(f"unknown screening error code {code!r}; add it to evalsite/screening/errors.py MESSAGES")
-        self.code = code
-        self.message = MESSAGES[code]
-        super().__init__(f"{code}: {self.message}")
+    MESSAGES = MESSAGES

@@ -14,20 +14,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from evalsite.rating import selectors
-from evalsite.rating.models import Rater, RaterEvent
+from evalsite.rating.models import Rater, RaterEvent, lock_rater
 from evalsite.rating.stages import stage_after
 from evalsite.rating.stimuli import CLEAR_LEVELS
 from evalsite.screening import artifacts, plates
 from evalsite.screening.errors import ScreeningError
 from evalsite.screening.models import ScreeningAttempt, ScreeningItem
 
-STAGE_OF = {ScreeningAttempt.Kind.COLOUR: Rater.Stage.COLOUR, ScreeningAttempt.Kind.ARTIFACT: Rater.Stage.ARTIFACT}
-
-
-def _locked_rater(rater: Rater) -> Rater:
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("_locked_rater() must run inside transaction.atomic()")
-    return Rater.objects.select_for_update().select_related("study").get(pk=rater.pk)
+STAGE_OF: dict[str, str] = {
+    ScreeningAttempt.Kind.COLOUR: Rater.Stage.COLOUR,
+    ScreeningAttempt.Kind.ARTIFACT: Rater.Stage.ARTIFACT,
+}
 
 
 def _colour_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
@@ -63,7 +60,7 @@ def start_attempt(*, rater: Rater, kind: str) -> ScreeningAttempt:
     with transaction.atomic():
         # Locks the rater so that two tabs opening the test at once make one attempt, not two
         # (the one-attempt-per-test constraint is the backstop).
-        rater = _locked_rater(rater)
+        rater = lock_rater(rater)
         if rater.stage != STAGE_OF[kind]:
             raise ScreeningError("wrong_stage")
         attempt = ScreeningAttempt.objects.filter(rater=rater, kind=kind).first()
@@ -80,7 +77,7 @@ def start_attempt(*, rater: Rater, kind: str) -> ScreeningAttempt:
 def submit_attempt(*, attempt: ScreeningAttempt, answers: Mapping[int, str]) -> ScreeningAttempt:
     """Score the answers (item index -> answer), then move the rater on or screen them out."""
     with transaction.atomic():
-        rater = _locked_rater(attempt.rater)
+        rater = lock_rater(attempt.rater)
         attempt = ScreeningAttempt.objects.select_for_update().get(pk=attempt.pk)
         if attempt.finished_at is not None:
             raise ScreeningError("already_finished")
@@ -93,7 +90,7 @@ def submit_attempt(*, attempt: ScreeningAttempt, answers: Mapping[int, str]) -> 
             for item in items:
                 item.answer = answers.get(item.index, "").strip()[:16]
                 item.correct = plates.is_correct(plates.PlateSpec(**item.spec), item.answer)
-            attempt.score = sum(item.correct for item in items)
+            attempt.score = sum(bool(item.correct) for item in items)
             attempt.passed = attempt.score >= min(study.colour_pass, len(items))
         else:
             if any(answers.get(item.index) not in artifacts.SIDES for item in items):

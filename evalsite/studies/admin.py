@@ -62,11 +62,11 @@ class StudyAdmin(admin.ModelAdmin):
 
     @admin.display(description="images", ordering="references_count")
     def n_references(self, study: Study) -> int:
-        return study.references_count
+        return study.references_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="raters", ordering="raters_count")
     def n_raters(self, study: Study) -> int:
-        return study.raters_count
+        return study.raters_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 @admin.register(Reference)

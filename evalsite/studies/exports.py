@@ -9,6 +9,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from evalsite.rating import results
 from evalsite.studies import selectors
 from evalsite.studies.models import Study
 from pico.csvtable import write_table_atomic
@@ -39,15 +40,15 @@ def write_judgments(study: Study, path: str | Path, *, include_excluded: bool = 
     Excluded raters are left out unless ``include_excluded``, which adds an ``excluded`` column
     (``yes``/``no``) so analysts can still tell them apart.
     """
-    rows = selectors.judgment_rows(study, include_excluded=include_excluded)
-    columns = selectors.JUDGMENT_COLUMNS + (["excluded"] if include_excluded else [])
+    rows = results.judgment_rows(study, include_excluded=include_excluded)
+    columns = results.JUDGMENT_COLUMNS + (["excluded"] if include_excluded else [])
     write_table_atomic(path, columns, rows)
     return len(rows)
 
 
 def write_manifest_csv(study: Study, path: str | Path) -> int:
     """Write manifest.csv of the study's conditions (validated by pico); returns the number of rows."""
-    rows = selectors.manifest_rows(study)
+    rows = results.manifest_rows(study)
     write_manifest(path, rows)
     return len(rows)
 

@@ -1,4 +1,4 @@
-"""The bridge to pico: which codecs can run here, and making a study's reconstructions with the ladder.
+"""The bridge to pico's ladder: making a study's reconstructions (codec checks live in ``config.py``).
 
 Nothing here touches the database. The ladder writes decoded PNGs and ``manifest.csv`` into
 the output folder and keeps a content-addressed cache there, so running it again after an
@@ -7,25 +7,18 @@ interruption redoes no finished reconstruction.
 
 from __future__ import annotations
 
-import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from evalsite.studies.config import StudyConfig
-from pico.errors import PicoError
-
-
-def codec_problem(name: str, definition: Path | None = None) -> str | None:
-    """``None`` when pico can run codec ``name`` here (from its TOML ``definition`` if given), else why not."""
-    from pico.codecs import get_codec
-
-    try:
-        codec = get_codec(name, definition)
-    except PicoError as exc:
-        return str(exc)
-    return codec.available()
+from evalsite.studies.config import CodecSpec, StudyConfig
+from pico.importer import import_reconstructions
+from pico.ladder import CodecRef, run_ladder
+from pico.manifest import MANIFEST_NAME, read_manifest_records, write_manifest
+from pico.ratecontrol import matched_targets
 
 
 @dataclass
@@ -39,9 +32,12 @@ class Outcome:
 
 
 class _Bar:
-    """The progress-bar object pico's ladder expects (``update``/``close``), reporting study-wide counts."""
+    """The progress-bar object pico's ladder expects (``update``/``close``), reporting study-wide counts.
 
-    def __init__(self, counter: _Counter, codec: str) -> None:
+    The ladder makes one with its own task count, which is ignored: ``counter`` counts the whole study.
+    """
+
+    def __init__(self, counter: _Counter, codec: str, ladder_total: int = 0) -> None:
         self.counter, self.codec = counter, codec
 
     def update(self, n: int = 1) -> None:
@@ -63,6 +59,14 @@ class _Counter:
             self.progress(self.done, self.total, note)
 
 
+def _targets(spec: CodecSpec, rows: list[dict[str, Any]]) -> Callable[[str], list[float]]:
+    """Per image stem, the bpp targets of ``spec``: its own ladder, or what its matched codec achieved in ``rows``."""
+    if spec.match:
+        matched = matched_targets(rows, spec.match)
+        return lambda stem: matched.get(stem, [])
+    return lambda stem: list(spec.bpp)
+
+
 def reconstruct(
     config: StudyConfig, out_dir: Path, *, jobs: int = 1, progress: Callable[[int, int, str], None] | None = None
 ) -> Outcome:
@@ -72,11 +76,6 @@ def reconstruct(
     per image, then imported listings are validated and copied in. ``progress(done, total, note)``
     counts ladder tasks (image x codec x target).
     """
-    from pico.importer import import_reconstructions
-    from pico.ladder import CodecRef, run_ladder
-    from pico.manifest import MANIFEST_NAME, read_manifest, write_manifest
-    from pico.ratecontrol import matched_targets
-
     out_dir.mkdir(parents=True, exist_ok=True)
     images = list(config.images)
     ladder_codecs = [c for c in config.codecs if c.kind != "imported"]
@@ -84,21 +83,11 @@ def reconstruct(
     counter = _Counter(total=len(images) * sum(per_codec.values()), progress=progress)
     counter.report("starting the ladder")
     outcome = Outcome(manifest=out_dir / MANIFEST_NAME)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for spec in sorted(ladder_codecs, key=lambda c: c.match is not None):  # matched codecs after their targets
-        if spec.match:
-            matched = matched_targets(rows, spec.match)
-
-            def targets(stem: str, matched: dict = matched) -> list[float]:
-                return matched.get(stem, [])
-        else:
-
-            def targets(stem: str, bpp: tuple[float, ...] = spec.bpp) -> list[float]:
-                return list(bpp)
-
         ref = CodecRef(spec.name, str(spec.definition) if spec.definition else None)
         result = run_ladder(
-            images, [ref], targets, out_dir, jobs=jobs, progress=lambda total, name=spec.name: _Bar(counter, name)
+            images, [ref], _targets(spec, rows), out_dir, jobs=jobs, progress=partial(_Bar, counter, spec.name)
         )
         rows = result.rows
         outcome.computed += result.computed
@@ -115,16 +104,11 @@ def reconstruct(
             folder = out_dir / f"imported-{spec.name}"
             if folder.exists():
                 shutil.rmtree(folder)  # imports are cheap and must not mix with an earlier listing's files
+            assert spec.listing is not None  # config.py gives every imported codec its listing
             import_reconstructions(spec.listing, config.images_dir, folder)
-            for row in read_manifest(folder / MANIFEST_NAME).to_dict("records"):
+            for row in read_manifest_records(folder / MANIFEST_NAME):
                 if row["codec"] == spec.name and row["image"] in config.image_names:
-                    rows.append(
-                        {k: None if _blank(v) else v for k, v in row.items()} | {"path": f"{folder.name}/{row['path']}"}
-                    )
+                    rows.append(row | {"path": f"{folder.name}/{row['path']}"})
         write_manifest(outcome.manifest, rows)
     counter.report("reconstructions done")
     return outcome
-
-
-def _blank(value: object) -> bool:
-    return isinstance(value, float) and math.isnan(value)

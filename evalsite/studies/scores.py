@@ -7,13 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from django.conf import settings
+from django.core.cache import cache
 
+from analysis.elo import SamplerOptions, elo_table
 from analysis.errors import AnalysisError
-from evalsite.studies import selectors
-from evalsite.studies.models import Stimulus, Study
+from analysis.raters import rater_table
+from analysis.report import write_report as write_analysis_report
+from analysis.summaries import bdrate_table
+from evalsite.rating import results
+from evalsite.studies.models import Study
 
-PREVIEW_DRAWS = 200  # Laplace draws: enough for a 95% interval on a page
 PREVIEW_CACHE_S = 3600
+REPORT_SAMPLING = SamplerOptions(draws=500, tune=500, chains=2)  # the site's full report: 2 chains, one per core
 
 
 @dataclass(frozen=True)
@@ -27,48 +33,9 @@ class Scores:
     method: str
 
 
-def anchor_codec(study: Study) -> str | None:
-    """The codec Elo and BD-rates are reported against: ``jpeg`` when compared, else the first codec by name."""
-    codecs = sorted(set(study.stimuli.filter(role=Stimulus.Role.CONDITION).values_list("codec", flat=True)))
-    if not codecs:
-        return None
-    return "jpeg" if "jpeg" in codecs else codecs[0]
-
-
-def study_frames(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The study's judgments (excluded raters left out) and manifest as contract frames."""
-    judgments = pd.DataFrame(selectors.judgment_rows(study), columns=selectors.JUDGMENT_COLUMNS)
-    manifest = pd.DataFrame(selectors.manifest_rows(study))
-    judgments.attrs["source"] = f"study {study.slug}"
-    return judgments, manifest
-
-
-def fit_study_elo(study: Study, *, method: str = "map", **fit_options):
-    """An :class:`analysis.elo.EloFit` of the study's judgments; ``None`` while there is not yet enough data.
-
-    ``method="map"`` is the live preview (MAP + Laplace, fast); ``"nuts"`` is the full posterior.
-    """
-    from analysis.fitting import fit_elo
-
-    anchor = anchor_codec(study)
-    judgments, manifest = study_frames(study)
-    if anchor is None or judgments.empty:
-        return None
-    if method == "map":
-        fit_options.setdefault("draws", PREVIEW_DRAWS)
-    try:
-        return fit_elo(judgments, manifest, anchor=anchor, method=method, **fit_options)
-    except AnalysisError:
-        return None  # e.g. conditions not yet connected by any comparison: the page says "not enough data"
-
-
-def fit_scores(study: Study, *, method: str = "map", **fit_options) -> Scores | None:
-    """Tables of a fit of the study (see :func:`fit_study_elo`); ``None`` while there is not enough data."""
-    from analysis.elo import elo_table
-    from analysis.raters import rater_table
-    from analysis.summaries import bdrate_table
-
-    fit = fit_study_elo(study, method=method, **fit_options)
+def fit_scores(study: Study, *, method: str = "map", sampling: SamplerOptions | None = None) -> Scores | None:
+    """Tables of a fit of the study (``rating.results.fit_study_elo``); ``None`` while there is not enough data."""
+    fit = results.fit_study_elo(study, method=method, sampling=sampling)
     if fit is None:
         return None
     return Scores(fit.anchor, elo_table(fit), bdrate_table(fit), rater_table(fit), method)
@@ -79,15 +46,9 @@ def preview_scores(study: Study) -> Scores | None:
 
     A fit of a large study takes seconds; without the cache every page view would pay for it.
     """
-    from django.core.cache import cache
-    from django.db.models import Count, Max
-
-    from evalsite.rating.models import Judgment
-
-    stamp = Judgment.objects.filter(trial__rater__study=study).aggregate(n=Count("pk"), last=Max("pk"))
-    excluded = ",".join(map(str, study.raters.filter(excluded=True).order_by("pk").values_list("pk", flat=True)))
-    digest = hashlib.sha256(excluded.encode()).hexdigest()[:16]
-    key = f"studies:preview:{study.pk}:{study.created_at.timestamp()}:{stamp['n']}:{stamp['last']}:{digest}"
+    n, last, excluded = results.judgments_stamp(study)
+    digest = hashlib.sha256(",".join(map(str, excluded)).encode()).hexdigest()[:16]
+    key = f"studies:preview:{study.pk}:{study.created_at.timestamp()}:{n}:{last}:{digest}"
     cached = cache.get(key)
     if cached is None:
         cached = (fit_scores(study),)  # a tuple, so that "not enough data" (None) is cached too
@@ -101,13 +62,8 @@ def write_report(study: Study, folder: Path) -> Path:
     The posterior is sampled with NUTS (setting STUDY_REPORT_METHOD = "map" gives the quick
     Laplace fit instead, e.g. in tests).
     """
-    from django.conf import settings
-
-    from analysis.report import write_report as write_analysis_report
-
     method = getattr(settings, "STUDY_REPORT_METHOD", "nuts")
-    options = {"draws": 500, "tune": 500, "chains": 2} if method == "nuts" else {}
-    fit = fit_study_elo(study, method=method, **options)
+    fit = results.fit_study_elo(study, method=method, sampling=REPORT_SAMPLING if method == "nuts" else None)
     if fit is None:
         raise AnalysisError(f"study {study.slug!r} has no judgments that connect its conditions yet; nothing to fit")
     write_analysis_report(fit, folder)

@@ -11,17 +11,25 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from evalsite.errors import CodedError
+from evalsite.rating import services as rating
 from evalsite.studies import generation
 from evalsite.studies.config import StudyConfig, load_study_file
 from evalsite.studies.crops import busiest_crop
 from evalsite.studies.models import Reference, Stimulus, Study, StudyEvent
+from pico.images import load_reference, save_png
+from pico.manifest import read_manifest_records
+
+if TYPE_CHECKING:
+    from evalsite.rating.models import Rater
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, note)`` while reconstructions are made."""
@@ -36,12 +44,10 @@ ERROR_MESSAGES = {
 }
 
 
-class StudyError(Exception):
+class StudyError(CodedError):
     """A researcher action that cannot be done; ``code`` is a key of :data:`ERROR_MESSAGES`."""
 
-    def __init__(self, code: str, **params: object) -> None:
-        self.code = code
-        super().__init__(ERROR_MESSAGES[code].format(**params))
+    MESSAGES = ERROR_MESSAGES
 
 
 def study_dir(study_or_slug: Study | str) -> Path:
@@ -50,11 +56,16 @@ def study_dir(study_or_slug: Study | str) -> Path:
     return Path(settings.STUDY_DATA_DIR) / slug
 
 
-def _event(study: Study, action: str, actor: AbstractBaseUser | None = None, detail: str = "") -> None:
+def analysis_dir(study: Study) -> Path:
+    """Where a study's analysis outputs (elo.csv, bdrate.csv, curves.png, report.html) are written."""
+    return study_dir(study) / "analysis"
+
+
+def _event(study: Study, action: str, actor: User | None = None, detail: str = "") -> None:
     StudyEvent.objects.create(study=study, actor=actor, action=action, detail=detail)
 
 
-def create_study_from_file(path: str | Path, *, owner: AbstractBaseUser, progress: Progress | None = None) -> Study:
+def create_study_from_file(path: str | Path, *, owner: User, progress: Progress | None = None) -> Study:
     """Validate a study file, generate its reconstructions (resumable) and import them as a draft study.
 
     Every problem with the file, its images or its codecs is raised as
@@ -67,7 +78,7 @@ def create_study_from_file(path: str | Path, *, owner: AbstractBaseUser, progres
     return generate_study(study=study, config=config, progress=progress)
 
 
-def register_study(*, config: StudyConfig, owner: AbstractBaseUser, study_file: str) -> Study:
+def register_study(*, config: StudyConfig, owner: User, study_file: str) -> Study:
     """Create the draft study for ``config``, or update the owner's existing draft of that slug."""
     with transaction.atomic():
         # Lock the row so that a concurrent launch cannot slip between this check and the update.
@@ -106,7 +117,7 @@ def generate_study(*, study: Study, config: StudyConfig, progress: Progress | No
     try:
         outcome = generation.reconstruct(config, study_dir(study) / "ladder", jobs=ladder_jobs(), progress=report)
         import_stimuli(study=study, config=config, manifest=outcome.manifest)
-        _prepare_rater_stimuli(study)
+        rating.prepare_rater_stimuli(study=study)
     except Exception as exc:
         _set_generation(study, Study.Generation.FAILED, study.generation_done, study.generation_total, str(exc))
         raise
@@ -131,22 +142,13 @@ def _set_generation(study: Study, state: str, done: int, total: int, message: st
     )
 
 
-def _prepare_rater_stimuli(study: Study) -> None:
-    """Attention-check and screening stimuli, made by the rating app (its contract with this one)."""
-    from evalsite.rating.services import prepare_rater_stimuli
-
-    prepare_rater_stimuli(study=study)
-
-
 def import_stimuli(*, study: Study, config: StudyConfig, manifest: Path) -> None:
     """Copy the references into the study folder and mirror ``manifest`` as condition stimuli.
 
     Stimulus paths point into the ladder output (relative to STUDY_DATA_DIR); condition rows
     no longer in the manifest are deleted, so a regenerated draft matches its file exactly.
     """
-    from pico.manifest import read_manifest
-
-    rows = read_manifest(manifest, check_files=True)
+    rows = read_manifest_records(manifest, check_files=True)
     root = Path(settings.STUDY_DATA_DIR)
     manifest_dir = manifest.parent.resolve().relative_to(root.resolve())
     references_dir = study_dir(study) / "references"
@@ -160,24 +162,26 @@ def import_stimuli(*, study: Study, config: StudyConfig, manifest: Path) -> None
             references[image.stem] = _import_reference(study, config, image, references_dir)
         study.references.exclude(name__in=list(references)).delete()
         kept: set[int] = set()
-        wanted = rows["codec"].isin([c.name for c in config.codecs]) & rows["image"].isin(list(references))
-        for row in rows[wanted].itertuples(index=False):
+        codecs = {c.name for c in config.codecs}
+        for row in rows:
+            if row["codec"] not in codecs or row["image"] not in references:
+                continue
             stimulus, _ = Stimulus.objects.update_or_create(
-                reference=references[row.image],
+                reference=references[row["image"]],
                 role=Stimulus.Role.CONDITION,
-                codec=row.codec,
-                level=int(row.level),
+                codec=row["codec"],
+                level=row["level"],
                 defaults={
                     "study": study,
-                    "bpp": float(row.bpp),
-                    "target_bpp": _number(getattr(row, "target_bpp", None)),
-                    "param": "" if _missing(getattr(row, "param", None)) else str(row.param),
-                    "nbytes": None if _missing(getattr(row, "bytes", None)) else int(row.bytes),
-                    "path": str(manifest_dir / row.path),
-                    "sha256": "" if _missing(getattr(row, "sha256", None)) else str(row.sha256),
-                    "psnr": _number(getattr(row, "psnr", None)),
-                    "ms_ssim": _number(getattr(row, "ms_ssim", None)),
-                    "ssimulacra2": _number(getattr(row, "ssimulacra2", None)),
+                    "bpp": row["bpp"],
+                    "target_bpp": row.get("target_bpp"),
+                    "param": str(row.get("param") or ""),
+                    "nbytes": row.get("bytes"),
+                    "path": str(manifest_dir / row["path"]),
+                    "sha256": row.get("sha256") or "",
+                    "psnr": row.get("psnr"),
+                    "ms_ssim": row.get("ms_ssim"),
+                    "ssimulacra2": row.get("ssimulacra2"),
                 },
             )
             kept.add(stimulus.pk)
@@ -185,18 +189,8 @@ def import_stimuli(*, study: Study, config: StudyConfig, manifest: Path) -> None
         _event(study, "stimuli_imported", None, f"{len(references)} references, {len(kept)} reconstructions")
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
-
-
-def _number(value: object) -> float | None:
-    return None if _missing(value) else float(value)  # type: ignore[arg-type]
-
-
 def _import_reference(study: Study, config: StudyConfig, image: Path, folder: Path) -> Reference:
     """Save one reference as the 8-bit RGB PNG the codecs were given, and choose its crop."""
-    from pico.images import load_reference, save_png
-
     loaded = load_reference(image)
     target = save_png(loaded.pixels, folder / f"{image.stem}.png")
     crop_x = crop_y = None
@@ -228,7 +222,7 @@ TRANSITIONS = {
 }
 
 
-def _transition(study: Study, action: str, actor: AbstractBaseUser | None) -> Study:
+def _transition(study: Study, action: str, actor: User | None) -> Study:
     allowed, target = TRANSITIONS[action]
     with transaction.atomic():
         # Lock the study row: two researchers pressing "launch" and "close" at once must not both win.
@@ -250,32 +244,30 @@ def _transition(study: Study, action: str, actor: AbstractBaseUser | None) -> St
     return study
 
 
-def launch_study(*, study: Study, actor: AbstractBaseUser | None = None) -> Study:
+def launch_study(*, study: Study, actor: User | None = None) -> Study:
     """Open the rater link (draft -> live, or resume a paused study); from now on the stimuli are frozen."""
     return _transition(study, "launched", actor)
 
 
-def pause_study(*, study: Study, actor: AbstractBaseUser | None = None) -> Study:
+def pause_study(*, study: Study, actor: User | None = None) -> Study:
     """Stop issuing trials for a while (live -> paused); raters mid-way see a pause notice."""
     return _transition(study, "paused", actor)
 
 
-def close_study(*, study: Study, actor: AbstractBaseUser | None = None) -> Study:
+def close_study(*, study: Study, actor: User | None = None) -> Study:
     """End data collection for good (live or paused -> closed)."""
     return _transition(study, "closed", actor)
 
 
-def share_study(*, study: Study, user: AbstractBaseUser, actor: AbstractBaseUser | None = None) -> None:
+def share_study(*, study: Study, user: User, actor: User | None = None) -> None:
     """Let another researcher see and manage the study."""
     with transaction.atomic():
         study.shared_with.add(user)
         _event(study, "shared", actor, user.get_username())
 
 
-def exclude_rater(*, study: Study, rater, reason: str, actor: AbstractBaseUser | None = None) -> None:
+def exclude_rater(*, study: Study, rater: Rater, reason: str, actor: User | None = None) -> None:
     """Leave a rater's judgments out of exports and fits (they are kept, and flagged when included)."""
-    from evalsite.rating import services as rating
-
     if rater.study_id != study.pk:
         raise StudyError("wrong_study", rater=rater.pk, slug=study.slug)
     with transaction.atomic():
@@ -283,10 +275,8 @@ def exclude_rater(*, study: Study, rater, reason: str, actor: AbstractBaseUser |
         _event(study, "rater_excluded", actor, f"rater {rater.pk}: {reason}")
 
 
-def include_rater(*, study: Study, rater, actor: AbstractBaseUser | None = None) -> None:
+def include_rater(*, study: Study, rater: Rater, actor: User | None = None) -> None:
     """Undo :func:`exclude_rater`."""
-    from evalsite.rating import services as rating
-
     if rater.study_id != study.pk:
         raise StudyError("wrong_study", rater=rater.pk, slug=study.slug)
     with transaction.atomic():

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,18 +20,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from evalsite.rating.models import Rater
-from evalsite.rating.services import rater_link
+from evalsite.rating import results
 from evalsite.studies import exports, selectors, services
 from evalsite.studies.config import StudyFileError, load_study_file
 from evalsite.studies.forms import CreateStudyForm
-from evalsite.studies.models import Stimulus, Study
+from evalsite.studies.models import Reference, Stimulus, Study
 from evalsite.studies.scores import Scores, preview_scores
-from evalsite.studies.tasks import analysis_dir, generate_study_task, report_task
+from evalsite.studies.services import analysis_dir
+from evalsite.studies.tasks import generate_study_task, report_task
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """A request past ``login_required``: its user is a researcher, never anonymous."""
+
+    user: User
 
 
 @login_required
-def study_list(request: HttpRequest) -> HttpResponse:
+def study_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Studies the researcher owns or that were shared with them."""
     studies = (
         selectors.visible_studies(request.user)
@@ -41,7 +48,7 @@ def study_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def study_create(request: HttpRequest) -> HttpResponse:
+def study_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The create-study form; generation then runs in the background and the study page shows its progress."""
     form = CreateStudyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -69,7 +76,7 @@ def study_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def study_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The study page: state and actions, progress, Elo preview, stimuli gallery, raters and exports."""
     study = selectors.study_for(request.user, slug)
     references = study.references.prefetch_related("stimuli")
@@ -88,11 +95,11 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "studies/detail.html",
         {
             "study": study,
-            "progress": selectors.study_progress(study),
+            "progress": results.study_progress(study),
             "scores": _scores_context(scores),
             "gallery": gallery,
             "raters": raters,
-            "rater_url": request.build_absolute_uri(rater_link(study)),
+            "rater_url": request.build_absolute_uri(results.rater_link(study)),
             "has_report": report.is_file(),
             "events": study.events.select_related("actor")[:20],
         },
@@ -115,10 +122,10 @@ def _scores_context(scores: Scores | None) -> dict | None:
 
 
 @login_required
-def study_status(request: HttpRequest, slug: str) -> JsonResponse:
+def study_status(request: AuthenticatedHttpRequest, slug: str) -> JsonResponse:
     """Generation progress and judgment counts, polled by the study page."""
     study = selectors.study_for(request.user, slug)
-    progress = selectors.study_progress(study)
+    progress = results.study_progress(study)
     return JsonResponse(
         {
             "state": study.state,
@@ -137,7 +144,7 @@ ACTIONS = {"launch": services.launch_study, "pause": services.pause_study, "clos
 
 @login_required
 @require_POST
-def study_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+def study_action(request: AuthenticatedHttpRequest, slug: str, action: str) -> HttpResponse:
     """Launch, pause, resume or close the study."""
     study = selectors.study_for(request.user, slug)
     if action not in ACTIONS:
@@ -152,10 +159,10 @@ def study_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def rater_exclusion(request: HttpRequest, slug: str, rater_id: int) -> HttpResponse:
+def rater_exclusion(request: AuthenticatedHttpRequest, slug: str, rater_id: int) -> HttpResponse:
     """Exclude a rater (with a reason) or include them again."""
     study = selectors.study_for(request.user, slug)
-    rater = get_object_or_404(Rater, pk=rater_id, study=study)
+    rater = get_object_or_404(study.raters, pk=rater_id)
     if request.POST.get("include"):
         services.include_rater(study=study, rater=rater, actor=request.user)
         messages.success(request, f"Rater r{rater.pk} is included again.")
@@ -168,7 +175,7 @@ def rater_exclusion(request: HttpRequest, slug: str, rater_id: int) -> HttpRespo
 
 @login_required
 @require_POST
-def study_generate(request: HttpRequest, slug: str) -> HttpResponse:
+def study_generate(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Run the generation of a draft made with the form again: after a failure or a killed worker it resumes."""
     study = selectors.study_for(request.user, slug)
     study_file = services.study_dir(study) / "study.toml"
@@ -185,7 +192,7 @@ def study_generate(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def study_share(request: HttpRequest, slug: str) -> HttpResponse:
+def study_share(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Share the study with another researcher (owner only)."""
     study = selectors.study_for(request.user, slug)
     username = request.POST.get("username", "").strip()
@@ -202,7 +209,7 @@ def study_share(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def study_report(request: HttpRequest, slug: str) -> HttpResponse:
+def study_report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Start the full analysis (posterior fit, curves, BD-rate table) in the background."""
     study = selectors.study_for(request.user, slug)
     if preview_scores(study) is None:
@@ -241,7 +248,7 @@ def _written(path: Path, writer, study: Study, **options) -> Path:
 
 
 @login_required
-def study_export(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+def study_export(request: AuthenticatedHttpRequest, slug: str, name: str) -> HttpResponse:
     """Download judgments.csv, manifest.csv, raters.csv or the bundle zip, made fresh from the database."""
     study = selectors.study_for(request.user, slug)
     if name not in EXPORTS:
@@ -257,7 +264,7 @@ def study_export(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 
 
 @login_required
-def study_analysis_file(request: HttpRequest, slug: str, name: str) -> FileResponse:
+def study_analysis_file(request: AuthenticatedHttpRequest, slug: str, name: str) -> FileResponse:
     """An output of the last full report (report.html is shown in the browser, the rest downloaded)."""
     study = selectors.study_for(request.user, slug)
     path = analysis_dir(study) / name
@@ -268,9 +275,10 @@ def study_analysis_file(request: HttpRequest, slug: str, name: str) -> FileRespo
 
 
 @login_required
-def study_image(request: HttpRequest, slug: str, kind: str, pk: int) -> FileResponse:
+def study_image(request: AuthenticatedHttpRequest, slug: str, kind: str, pk: int) -> FileResponse:
     """A reference or reconstruction of a visible study, for the gallery (researchers only: codec names show here)."""
     study = selectors.study_for(request.user, slug)
+    item: Reference | Stimulus
     if kind == "reference":
         item = get_object_or_404(study.references, pk=pk)
     elif kind == "stimulus":

@@ -7,9 +7,8 @@ import logging
 import pytest
 
 import analysis.design
-from evalsite.rating import services
+from evalsite.rating import assignment, results, services
 from evalsite.rating.models import Judgment, Rater
-from evalsite.studies import scores
 from evalsite.studies.models import Study
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +43,7 @@ def test_trials_come_only_from_the_stored_design(study, walk_rater):
     study.design_shares = [["jpeg", 2, "jpeg", 0, 0.25], ["jpeg", 0, "other", 0, 0.75]]
     study.save(update_fields=["design_shares"])
     rater = walk_rater(study)
-    assert services.session_length(rater) == 4  # 2 condition pairs x 2 images
+    assert assignment.session_length(rater) == 4  # 2 condition pairs x 2 images
     compared = _rate(rater, 10)
     assert sorted(compared) == [(("jpeg", 0), ("jpeg", 2))] * 2 + [(("jpeg", 0), ("other", 0))] * 2
     rater.refresh_from_db()
@@ -53,7 +52,7 @@ def test_trials_come_only_from_the_stored_design(study, walk_rater):
 
 def test_before_the_first_refresh_every_same_image_pair_is_offered(study, walk_rater):
     rater = walk_rater(study)
-    assert services.session_length(rater) == 2 * 15  # images x pairs of 6 conditions
+    assert assignment.session_length(rater) == 2 * 15  # images x pairs of 6 conditions
     compared = _rate(rater, 40)
     assert len(compared) == 30
     assert (("jpeg", 0), ("jpeg", 2)) in compared  # not a neighbouring pair: only the adaptive design has it
@@ -82,7 +81,7 @@ def test_a_failing_refresh_keeps_the_old_shares_and_the_judgment(
     study.design_shares = old
     study.save(update_fields=["design_shares"])
     monkeypatch.setattr(analysis.design, "PILOT_PER_CONDITION", 1 / 6)
-    monkeypatch.setattr(scores, "fit_study_elo", lambda *args, **kwargs: 1 / 0)
+    monkeypatch.setattr(results, "fit_study_elo", lambda *args, **kwargs: 1 / 0)
     rater = walk_rater(study)
     with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
         _rate(rater, 1)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from evalsite.rating import services
 from evalsite.rating.errors import RatingError
-from evalsite.rating.models import Judgment
+from evalsite.rating.models import Judgment, lock_rater
 
 RACERS = 6
 
@@ -121,19 +121,28 @@ def test_a_judgment_stored_by_another_request_mid_way_is_returned_not_duplicated
     # for it; the unique constraint then fires and the stored judgment is the answer.
     rater = walk_rater(make_rated_study(practice_trials=0, attention_rate=0.0))
     trial = services.issue_trial(rater=rater)
-    real_locked = services._locked
+    real_locked = services.lock_rater
 
     def locked_after_a_racing_insert(r):
         if not Judgment.objects.filter(trial=trial).exists():
             Judgment.objects.create(trial=trial, winner=trial.shown_left, response_ms=1200)
         return real_locked(r)
 
-    monkeypatch.setattr(services, "_locked", locked_after_a_racing_insert)
+    monkeypatch.setattr(services, "lock_rater", locked_after_a_racing_insert)
     same = services.record_judgment(rater=rater, trial_token=trial.token, choice="left", response_ms=1500)
     assert not same.created and same.judgment.response_ms == 1200
     assert Judgment.objects.filter(trial=trial).count() == 1
     Judgment.objects.filter(trial=trial).delete()
-    monkeypatch.setattr(services, "_locked", locked_after_a_racing_insert)
+    monkeypatch.setattr(services, "lock_rater", locked_after_a_racing_insert)
     with pytest.raises(RatingError) as caught:
         services.record_judgment(rater=rater, trial_token=trial.token, choice="right", response_ms=1500)
     assert caught.value.code == "already_judged"
+
+
+@pytest.mark.django_db(transaction=True)  # the default wraps every test in a transaction
+def test_the_rater_lock_refuses_to_run_outside_a_transaction(make_rated_study, walk_rater):
+    rater = walk_rater(make_rated_study())
+    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+        lock_rater(rater)
+    with transaction.atomic():
+        assert lock_rater(rater).pk == rater.pk

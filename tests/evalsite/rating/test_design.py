@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.design import PILOT_PER_CONDITION
-from evalsite.studies.design import refresh_design, refresh_due
+from evalsite.rating.design import refresh_design, refresh_due
 
 pytestmark = pytest.mark.django_db
 

@@ -38,8 +38,9 @@ def _by_id() -> dict[int, Condition]:
 
 def test_pairs_stay_within_one_image():
     by_id = _by_id()
-    for pair in design_pairs(_conditions()):
-        assert by_id[pair.first].image == by_id[pair.second].image == pair.image
+    pairs = design_pairs(_conditions())
+    assert {pair.image for pair in pairs} == {10, 20}
+    assert all(by_id[pair.first].image == by_id[pair.second].image == pair.image for pair in pairs)
 
 
 def test_same_codec_pairs_are_neighbouring_levels_only():

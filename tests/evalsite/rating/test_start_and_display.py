@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalsite.rating import services
+from evalsite.rating import geometry, results, services
 from evalsite.rating.errors import RatingError
 from evalsite.rating.models import Rater
 from evalsite.studies.models import Study
@@ -27,7 +27,7 @@ def _display(rater: Rater, **overrides) -> None:
 
 @pytest.mark.django_db
 def test_the_link_is_the_study_slug_under_s(make_rated_study):
-    assert services.rater_link(make_rated_study("linked")) == "/s/linked/"
+    assert results.rater_link(make_rated_study("linked")) == "/s/linked/"
 
 
 @pytest.mark.django_db
@@ -99,10 +99,10 @@ def test_the_display_check_refuses_phones_zoom_and_small_windows(make_rated_stud
 @pytest.mark.django_db
 def test_the_window_must_fit_three_crops_side_by_side_at_one_to_one_device_pixels(make_study):
     study = make_study(images=1, qualities=(50,), size=(520, 260), crop_width=512, crop_height=256)
-    assert services.required_window(study, 1.0) == (3 * 512 + 4 * services.GAP_CSS_PX, 256 + services.CONTROLS_CSS_PX)
-    assert services.required_window(study, 2.0)[0] == 3 * 256 + 4 * services.GAP_CSS_PX
+    assert geometry.required_window(study, 1.0) == (3 * 512 + 4 * geometry.GAP_CSS_PX, 256 + geometry.CONTROLS_CSS_PX)
+    assert geometry.required_window(study, 2.0)[0] == 3 * 256 + 4 * geometry.GAP_CSS_PX
     study.mode = Study.Mode.FLICKER
-    assert services.required_window(study, 1.0)[0] == 512 + 2 * services.GAP_CSS_PX
+    assert geometry.required_window(study, 1.0)[0] == 512 + 2 * geometry.GAP_CSS_PX
 
 
 @pytest.mark.django_db

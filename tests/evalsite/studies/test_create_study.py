@@ -35,9 +35,12 @@ def test_a_study_file_becomes_a_draft_with_reconstructions_and_rater_stimuli(stu
 
 def test_a_matched_codec_targets_the_bpp_the_other_codec_achieved(study_file, alice):
     study = create_study_from_file(study_file(), owner=alice)
-    for reference in study.references.all():
+    references = list(study.references.all())
+    assert len(references) == 2
+    for reference in references:
         jpeg = dict(reference.stimuli.filter(codec="jpeg").values_list("level", "bpp"))
         webp = dict(reference.stimuli.filter(codec="webp").values_list("level", "target_bpp"))
+        assert len(jpeg) == 2
         assert webp == pytest.approx(jpeg)
 
 

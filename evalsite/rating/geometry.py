@@ -1,0 +1,63 @@
+"""Display geometry: how large a window must be to show a study's crops at 1:1 device pixels,
+and which displays are refused (phones, zoomed browsers, windows too small)."""
+
+from __future__ import annotations
+
+import re
+from math import ceil
+
+from django.db.models import Max
+
+from evalsite.rating.errors import RatingError
+from evalsite.studies.models import Study
+
+MOBILE_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Silk|Kindle", re.IGNORECASE)
+GAP_CSS_PX = 16
+CONTROLS_CSS_PX = 140
+
+
+def columns(study: Study) -> int:
+    """Images side by side on a trial page: reference, left and right, or one in flicker mode."""
+    return 3 if study.mode == Study.Mode.SIDE_BY_SIDE else 1
+
+
+def crop_size(study: Study) -> tuple[int, int]:
+    """The largest crop (w, h) in image pixels the study shows."""
+    sizes = study.references.aggregate(w=Max("width"), h=Max("height"))
+    return min(study.crop_width, sizes["w"] or study.crop_width), min(
+        study.crop_height, sizes["h"] or study.crop_height
+    )
+
+
+def required_window(study: Study, device_pixel_ratio: float) -> tuple[int, int]:
+    """Smallest browser window (CSS px) that shows the study's crops at 1:1 device pixels."""
+    crop_w, crop_h = crop_size(study)
+    n = columns(study)
+    width = n * ceil(crop_w / device_pixel_ratio) + (n + 1) * GAP_CSS_PX
+    return width, ceil(crop_h / device_pixel_ratio) + CONTROLS_CSS_PX
+
+
+def check_display(
+    study: Study,
+    *,
+    device_pixel_ratio: float,
+    window_width: int,
+    window_height: int,
+    zoom_ok: bool,
+    coarse_pointer: bool,
+    user_agent: str,
+) -> None:
+    """Raise :class:`RatingError` when this display cannot show the study as intended."""
+    if MOBILE_AGENT.search(user_agent) or coarse_pointer:
+        raise RatingError("mobile")
+    if not 0.5 <= device_pixel_ratio <= 6 or window_width <= 0 or window_height <= 0:
+        raise RatingError("bad_display")
+    if not zoom_ok:
+        raise RatingError("zoom")
+    need_w, need_h = required_window(study, device_pixel_ratio)
+    if window_width < need_w or window_height < need_h:
+        raise RatingError(
+            "window_too_small",
+            f"Please make it at least {need_w} x {need_h} (now {window_width} x {window_height}), "
+            "for example by maximising it or using full screen (F11).",
+        )
