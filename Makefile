@@ -5,20 +5,29 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+# pip's notes about this machine's unused local index folders are noise here.
+PIP_QUIET := 2>&1 | { grep -v '^WARNING: Location' || true; }
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint format bench venv system-deps migrations-check clean
+.PHONY: demo test test-fast lint format bench venv dev-venv system-deps migrations-check clean
 
+# The runtime (requirements.txt) for demo and bench; the test and lint tools on top
+# (requirements-dev.txt) for test, test-fast, lint and format.
 venv: $(STAMP)
+dev-venv: $(DEV_STAMP)
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "PICO Eval needs Python 3.11; set PYTHON=/path/to/python3.11")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@# pip's notes about this machine's unused local index folders are noise here.
-	$(PY) -m pip install --quiet --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; }
-	$(PY) -m pip install --quiet -r requirements.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
+	$(PY) -m pip install --quiet --upgrade pip $(PIP_QUIET)
+	$(PY) -m pip install --quiet -r requirements.txt $(PIP_QUIET)
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) requirements.txt requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt $(PIP_QUIET)
+	@touch $(DEV_STAMP)
 
 # Debian packages listed in debian-packages.txt (Chromium for browser tests, codec tools):
 # installed when running as root, otherwise the exact command is printed.
@@ -42,14 +51,22 @@ demo: venv system-deps
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: venv system-deps lint migrations-check
+test: dev-venv system-deps lint migrations-check
 	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
 
-lint: venv
+# The inner loop: no slow, browser or GPU tests, stopping at the first failure.
+test-fast: dev-venv
+	$(PY) -m pytest -x -m "not slow and not browser and not gpu" $(PYTEST_ARGS)
+
+# Style, formatting, the import contracts in .importlinter, and types (mypy reads
+# [tool.mypy] in pyproject.toml; its Django plugin imports the settings, hence DEBUG=1).
+lint: dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	DEBUG=1 $(VENV)/bin/mypy
 
-format: venv
+format: dev-venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
@@ -60,4 +77,4 @@ bench: venv system-deps
 	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) var artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) var artifacts .pytest_cache .ruff_cache .mypy_cache
