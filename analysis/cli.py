@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis fit|plan|simulate``; the only place errors become exit codes.
+"""Command line: ``python -m analysis fit|plan|simulate|import-answers``; the only place errors become exit codes.
 
 Exit codes: 0 success, 1 bad input (message names file/line/column), 2 usage, 3 the fit did
 not converge (outputs are still written, marked as not converged; ``--allow-unconverged``
@@ -18,7 +18,14 @@ from analysis.data import Exclusions, load_study
 from analysis.elo import DEFAULT_SAMPLING, SAMPLERS, SamplerOptions
 from analysis.errors import AnalysisError
 from analysis.planning import DEFAULT_GRID, plan_study
-from analysis.simulate import DEFAULT_LADDER, DEFAULT_RATE_FACTORS, DESIGNS, expected_curves, simulate_study
+from analysis.simulate import (
+    DEFAULT_LADDER,
+    DEFAULT_RATE_FACTORS,
+    DESIGNS,
+    expected_curves,
+    near_equal_levels,
+    simulate_study,
+)
 from pico.errors import PicoError
 
 EXIT_INPUT = 1
@@ -40,6 +47,13 @@ def _factors(text: str) -> dict[str, float]:
     return {name.strip(): float(value) for name, value in pairs}
 
 
+def _factors_text(text: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise argparse.ArgumentTypeError("expected name=column pairs such as methodA=left,answerValue=choice")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--sampler", choices=SAMPLERS, default=DEFAULT_SAMPLING.sampler)
     fit.add_argument("--no-rater-terms", action="store_true", help="drop rater lapse rates (pooled raters)")
     fit.add_argument("--image-terms", action="store_true", help="add partially pooled image × condition deviations")
+    fit.add_argument(
+        "--rater-model",
+        choices=("auto", "classes", "shared"),
+        default="auto",
+        help="rater classes (attentive/spammer), one shared lapse, or auto: classes where raters identify them",
+    )
     fit.add_argument("--draws", type=int, default=DEFAULT_SAMPLING.draws)
     fit.add_argument("--tune", type=int, default=DEFAULT_SAMPLING.tune)
     fit.add_argument("--chains", type=int, default=DEFAULT_SAMPLING.chains)
@@ -62,6 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--min-switches", type=int, default=None, help="exclude judgments with fewer view switches")
     fit.add_argument("--exclude-raters", default="", help="comma-separated rater ids to leave out")
     fit.add_argument("--allow-unconverged", action="store_true", help="exit 0 even if R-hat/ESS/divergence checks fail")
+    fit.add_argument(
+        "--ties",
+        choices=("davidson", "half"),
+        default="davidson",
+        help="winner = tie answers: Davidson's tie parameter, or half a win to each side (CLIC)",
+    )
+    fit.add_argument(
+        "--no-side-bias", action="store_true", help="do not estimate a left/right bias from the shown_left column"
+    )
+    fit.add_argument(
+        "--at-bpp",
+        type=_floats,
+        default=[],
+        help="bpp of the anchor (comma-separated): the bpp every other codec needs for the same Elo",
+    )
 
     sim = sub.add_parser("simulate", help="write a simulated study (judgments.csv + manifest.csv) with known truth")
     sim.add_argument("--judgments-out", required=True)
@@ -77,6 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--ladder", type=_floats, default=list(DEFAULT_LADDER), help="bpp per level")
     sim.add_argument("--anchor", default="avif")
+    sim.add_argument("--tie-even", type=float, default=0.0, help="P(tie) on an evenly matched pair (0: forced choice)")
+    sim.add_argument("--side-bias", type=float, default=0.0, help="Elo points given to the image shown left")
+    sim.add_argument("--shown-left", action="store_true", help="write the shown_left column (random sides)")
+    sim.add_argument(
+        "--near-equal",
+        type=_factors,
+        default={},
+        help="codec=gap,...: move the codec's lowest level to GAP Elo below its level 1 (levels hard to order)",
+    )
 
     plan = sub.add_parser("plan", help="simulate how many judgments reach a target BD-rate interval width")
     source = plan.add_mutually_exclusive_group()
@@ -97,6 +141,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--seed", type=int, default=0)
     plan.add_argument("--out", help="write the plan as CSV here too")
+
+    imp = sub.add_parser(
+        "import-answers", help="turn another platform's answers CSV (CLIC-style) into judgments.csv + manifest.csv"
+    )
+    imp.add_argument(
+        "--answers", required=True, help="answers CSV: methodA, methodB, originalName, answerValue[, rater]"
+    )
+    imp.add_argument(
+        "--methods", required=True, help="CSV: method, codec, level, bpp (or method, bpp with --method-regex)"
+    )
+    imp.add_argument(
+        "--answer-names",
+        required=True,
+        choices=("preferred", "distorted"),
+        help="what answerValue names: the image the rater preferred, or the more distorted one",
+    )
+    imp.add_argument("--method-regex", help="regex with groups (?P<codec>...) and (?P<quality>...) over method names")
+    imp.add_argument("--rater-column", default="rater", help="rater id column; absent = one rater for every answer")
+    imp.add_argument(
+        "--columns",
+        type=_factors_text,
+        default={},
+        help="rename the answer columns, e.g. methodA=left,methodB=right,originalName=image,answerValue=choice",
+    )
+    imp.add_argument("--tie-values", default="", help="comma-separated answer values meaning 'can't decide'")
+    imp.add_argument("--judgments-out", required=True)
+    imp.add_argument("--manifest-out", required=True)
     return parser
 
 
@@ -116,6 +187,9 @@ def _fit(args: argparse.Namespace) -> int:
         method=args.method,
         rater_terms=not args.no_rater_terms,
         image_terms=args.image_terms,
+        rater_model=args.rater_model,
+        ties=args.ties,
+        side_terms=not args.no_side_bias,
         sampling=SamplerOptions(
             sampler=args.sampler,
             draws=args.draws,
@@ -125,8 +199,14 @@ def _fit(args: argparse.Namespace) -> int:
             seed=args.seed,
         ),
     )
-    paths = write_report(fit, args.out)
+    paths = write_report(fit, args.out, at_bpp=args.at_bpp)
+    print(fit.model_note)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    if args.at_bpp:
+        from analysis.equality import at_bpp_sentences, equal_quality_table
+
+        for line in at_bpp_sentences(equal_quality_table(fit, at_bpp=args.at_bpp, levels=False)):
+            print(line)
     if fit.converged or fit.diagnostics is None:
         return 0
     message = "; ".join(fit.diagnostics.problems)
@@ -181,6 +261,8 @@ def _simulate(args: argparse.Namespace) -> int:
     from pico.manifest import write_manifest
 
     curves = expected_curves(args.rate_factors or DEFAULT_RATE_FACTORS, args.ladder, args.anchor)
+    if args.near_equal:
+        curves = near_equal_levels(curves, args.near_equal, args.anchor)
     study = simulate_study(
         curves,
         anchor=args.anchor,
@@ -189,6 +271,9 @@ def _simulate(args: argparse.Namespace) -> int:
         n_images=args.images,
         spammer_fraction=args.spammers,
         image_sd_elo=args.image_sd,
+        tie_even=args.tie_even,
+        side_bias_elo=args.side_bias,
+        shown_left=args.shown_left,
         seed=args.seed,
     )
     write_manifest(args.manifest_out, study.manifest.to_dict("records"))
@@ -199,7 +284,32 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"fit": _fit, "plan": _plan, "simulate": _simulate}
+def _import_answers(args: argparse.Namespace) -> int:
+    from analysis.answers import AnswerColumns, import_answers, read_methods, write_imported
+
+    defaults = AnswerColumns()
+    fields = {"methodA": "method_a", "methodB": "method_b", "originalName": "image", "answerValue": "answer"}
+    unknown = sorted(set(args.columns) - set(fields))
+    if unknown:
+        raise AnalysisError(f"--columns: unknown name(s) {', '.join(unknown)}; rename one of {', '.join(fields)}")
+    renamed = {fields[k]: v for k, v in args.columns.items()}
+    columns = AnswerColumns(**{**defaults.__dict__, **renamed, "rater": args.rater_column})
+    methods = read_methods(args.methods, method_regex=args.method_regex)
+    imported = import_answers(
+        args.answers,
+        methods,
+        answer_names=args.answer_names,
+        columns=columns,
+        tie_values=tuple(v.strip() for v in args.tie_values.split(",") if v.strip()),
+    )
+    write_imported(imported, args.judgments_out, args.manifest_out)
+    for note in imported.notes:
+        print(note)
+    print(f"wrote {args.judgments_out} and {args.manifest_out}")
+    return 0
+
+
+COMMANDS = {"fit": _fit, "plan": _plan, "simulate": _simulate, "import-answers": _import_answers}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

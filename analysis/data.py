@@ -3,7 +3,10 @@
 Encoding (documented once, as in choix): conditions are the (codec, level) pairs that occur
 in the judgments, numbered ``0..C-1`` in (codec, level) order; raters and images are numbered
 ``0..R-1`` and ``0..I-1`` in sorted order. Each judgment is stored once as ``winner`` and
-``loser`` condition codes, so "A beat B" and "B lost to A" cannot disagree.
+``loser`` condition codes, so "A beat B" and "B lost to A" cannot disagree. A tie
+(``winner = tie``) is stored with A as ``winner``, B as ``loser`` and ``tie`` true; ``side`` is
++1 where the stored winner was shown on the left, −1 on the right, 0 where ``shown_left`` is
+absent.
 """
 
 from __future__ import annotations
@@ -65,6 +68,16 @@ class StudyData:
     @property
     def codecs(self) -> list[str]:
         return sorted(self.conditions["codec"].unique())
+
+    @property
+    def n_ties(self) -> int:
+        """Judgments answered "can't decide" (``winner = tie``)."""
+        return int(self.judgments["tie"].sum()) if "tie" in self.judgments else 0
+
+    @property
+    def has_sides(self) -> bool:
+        """Whether any judgment says which condition was shown on the left (``shown_left``)."""
+        return "side" in self.judgments and bool(self.judgments["side"].any())
 
 
 def load_study(
@@ -128,7 +141,8 @@ def prepare_study(
     code = {key: i for i, key in enumerate(keys)}
     a_code = np.array([code[k] for k in a])
     b_code = np.array([code[k] for k in b])
-    a_won = (kept["winner"] == "a").to_numpy()
+    tie = (kept["winner"] == "tie").to_numpy()
+    a_won = (kept["winner"] == "a").to_numpy() | tie  # a tie is stored A first, flagged ``tie``
     raters = sorted(kept["rater"].astype(str).unique())
     images = sorted(kept["image"].astype(str).unique())
     tidy = pd.DataFrame(
@@ -137,6 +151,8 @@ def prepare_study(
             "image": kept["image"].astype(str).to_numpy(),
             "winner": np.where(a_won, a_code, b_code),
             "loser": np.where(a_won, b_code, a_code),
+            "tie": tie,
+            "side": _winner_side(kept, a_won),
         }
     )
     tidy["rater_code"] = pd.Categorical(tidy["rater"], categories=raters).codes.astype(np.int64)
@@ -151,6 +167,16 @@ def prepare_study(
         excluded=excluded,
         source=source,
     )
+
+
+def _winner_side(kept: pd.DataFrame, a_won: np.ndarray) -> np.ndarray:
+    """+1 where the stored winner (for a tie: A) was shown on the left, −1 on the right, 0 unknown."""
+    if "shown_left" not in kept.columns:
+        return np.zeros(len(kept), dtype=np.int8)
+    left = kept["shown_left"].to_numpy()
+    winner_left = np.where(a_won, left == "a", left == "b")
+    known = (left == "a") | (left == "b")
+    return np.where(known, np.where(winner_left, 1, -1), 0).astype(np.int8)
 
 
 def _condition_table(keys: list[tuple[str, int]], manifest: pd.DataFrame) -> pd.DataFrame:
@@ -188,10 +214,12 @@ def win_counts(data: StudyData, *, by_rater: bool = False, by_image: bool = Fals
     """Aggregate judgments oriented by outcome: columns ``winner, loser``, ``count`` [, codes].
 
     Used where the likelihood of each judgment depends only on who won (one log per row, no
-    binomial split), e.g. with rater lapses, where counts cannot be pooled across raters.
+    binomial split), e.g. with rater lapses, where counts cannot be pooled across raters. When
+    the study has ties or sides, rows are also keyed by ``tie`` and ``side`` (see ``prepare_study``).
     """
     t = data.judgments
-    keys = ["winner", "loser"] + (["rater_code"] if by_rater else []) + (["image_code"] if by_image else [])
+    outcome = (["tie"] if data.n_ties else []) + (["side"] if data.has_sides else [])
+    keys = ["winner", "loser"] + outcome + (["rater_code"] if by_rater else []) + (["image_code"] if by_image else [])
     return t.groupby(keys, sort=True).size().rename("count").reset_index()
 
 

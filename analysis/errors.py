@@ -11,3 +11,7 @@ class AnalysisError(Exception):
 
 class JudgmentsError(TableError, AnalysisError):
     """judgments.csv does not follow the contract in docs/contracts.md."""
+
+
+class AnswersError(TableError, AnalysisError):
+    """Another platform's answers file or its table of methods cannot be imported (``import-answers``)."""

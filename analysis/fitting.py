@@ -8,6 +8,7 @@ from analysis.data import Exclusions, StudyData, prepare_study
 from analysis.elo import DEFAULT_SAMPLING, EloFit, ModelSpec, SamplerOptions, build_model, diagnose, sample_model
 from analysis.errors import AnalysisError
 from analysis.laplace import fit_laplace
+from analysis.ratermodel import RaterModelChoice, choose_rater_model
 
 METHODS = ("nuts", "map")
 
@@ -20,17 +21,31 @@ def fit_study(
     rater_terms: bool = True,
     image_terms: bool = False,
     sampling: SamplerOptions = DEFAULT_SAMPLING,
+    rater_model: str = "auto",
+    ties: str = "davidson",
+    side_terms: bool = True,
 ) -> EloFit:
     """Fit a prepared study; see :func:`fit_elo` for the parameters."""
-    spec = ModelSpec(anchor=anchor, rater_terms=rater_terms, image_terms=image_terms)
+    if rater_terms:
+        choice = choose_rater_model(data, rater_model)
+    else:
+        choice = RaterModelChoice("pooled", "rater terms switched off (--no-rater-terms)")
+    spec = ModelSpec(
+        anchor=anchor,
+        rater_terms=choice.model != "pooled",
+        image_terms=image_terms,
+        spammer_class=choice.model == "classes",
+        ties=ties,
+        side_terms=side_terms,
+    )
     if method == "map":
         idata, info = fit_laplace(data, spec, draws=sampling.draws, seed=sampling.seed)
-        return EloFit(data, idata, spec, "map", None, None, {"fit_s": info["fit_s"]})
+        return EloFit(data, idata, spec, "map", None, None, {"fit_s": info["fit_s"]}, model_note=choice.note)
     if method != "nuts":
         raise AnalysisError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     model = build_model(data, spec)
     idata, timings = sample_model(model, sampling)
-    return EloFit(data, idata, spec, "nuts", sampling.sampler, diagnose(idata), timings)
+    return EloFit(data, idata, spec, "nuts", sampling.sampler, diagnose(idata), timings, model_note=choice.note)
 
 
 def fit_elo(
@@ -43,6 +58,9 @@ def fit_elo(
     image_terms: bool = False,
     sampling: SamplerOptions = DEFAULT_SAMPLING,
     exclusions: Exclusions | None = None,
+    rater_model: str = "auto",
+    ties: str = "davidson",
+    side_terms: bool = True,
 ) -> EloFit:
     """Fit Bayesian Elo scores per (codec, level) from pairwise judgments.
 
@@ -57,12 +75,24 @@ def fit_elo(
         ``"nuts"``: full posterior by MCMC (check ``fit.converged``); ``"map"``: MAP + Laplace
         approximation in NumPy, milliseconds for small studies (live previews).
     rater_terms, image_terms
-        Hierarchical rater lapse rates; partially pooled image × condition deviations.
+        Rater lapses (False: pooled raters); partially pooled image × condition deviations.
+    rater_model
+        With rater terms, ``"auto"`` fits rater classes (attentive/spammer) only where the study
+        has enough raters and judgments per rater to identify them, else one shared lapse
+        (:func:`analysis.ratermodel.choose_rater_model`); ``"classes"``, ``"shared"`` or
+        ``"pooled"`` force a model. ``fit.model_note`` says which was fitted and why.
     sampling
         :class:`~analysis.elo.SamplerOptions`: sampler (nutpie or PyMC), draws, tune, chains,
         cores, seed; with ``method="map"`` only ``draws`` (Laplace draws) and ``seed`` count.
     exclusions
         Which judgments to leave out (attention/practice trials by default).
+    ties
+        How ``winner = tie`` answers enter: ``"davidson"`` (a tie parameter, reported as
+        ``tie_even``, the tie probability on an evenly matched pair) or ``"half"`` (the CLIC
+        convention: half a win to each). Studies without ties are unaffected.
+    side_terms
+        Estimate the side bias ``side_elo`` (Elo points given to the image shown on the left)
+        when judgments carry ``shown_left``.
 
     Returns
     -------
@@ -73,7 +103,7 @@ def fit_elo(
 
     References
     ----------
-    Bradley & Terry, Biometrika 39 (1952); PICO paper (arXiv 2605.05148), Sec. on human evaluation.
+    Bradley & Terry, Biometrika 39 (1952); Davidson, JASA 65 (1970); PICO paper (arXiv 2605.05148), Sec. on human evaluation.
     """
     data = prepare_study(judgments, manifest, exclusions, source=judgments.attrs.get("source", "judgments"))
     return fit_study(
@@ -83,4 +113,7 @@ def fit_elo(
         rater_terms=rater_terms,
         image_terms=image_terms,
         sampling=sampling,
+        rater_model=rater_model,
+        ties=ties,
+        side_terms=side_terms,
     )

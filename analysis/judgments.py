@@ -1,7 +1,7 @@
-"""judgments.csv: one row per forced-choice judgment (contract in docs/contracts.md).
+"""judgments.csv: one row per judgment (contract in docs/contracts.md).
 
 Required columns ``rater, image, a_codec, a_level, b_codec, b_level, winner`` with
-``winner`` in {a, b}; optional telemetry ``study, shown_left, kind, response_ms, switches,
+``winner`` in {a, b, tie} (``tie``: the rater could not decide, where the study allows it); optional telemetry ``study, shown_left, kind, response_ms, switches,
 crop_x, crop_y, crop_w, crop_h, created_at``.
 """
 
@@ -34,7 +34,7 @@ SCHEMA = Schema(
         "a_level": nonneg_int,
         "b_codec": name,
         "b_level": nonneg_int,
-        "winner": choice("a", "b"),
+        "winner": choice("a", "b", "tie"),
     },
     optional={
         "study": optional(text),
@@ -81,8 +81,8 @@ def validate_judgments(frame: pd.DataFrame, manifest: pd.DataFrame | None = None
     if manifest is not None:
         known = set(zip(manifest["image"], manifest["codec"], manifest["level"], strict=True))
     for line, row in zip(lines, frame.itertuples(index=False), strict=True):
-        if row.winner not in ("a", "b"):
-            problems.append(Problem(source, line, "winner", f"expected one of a, b, got {row.winner!r}"))
+        if row.winner not in ("a", "b", "tie"):
+            problems.append(Problem(source, line, "winner", f"expected one of a, b, tie, got {row.winner!r}"))
         if (row.a_codec, row.a_level) == (row.b_codec, row.b_level):
             problems.append(
                 Problem(source, line, "b_level", f"A and B are the same condition ({row.a_codec}, level {row.a_level})")

@@ -18,8 +18,8 @@ def rater_table(fit: EloFit, *, prob: float = 0.95) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``rater, judgments, agreement`` (share of judgments won by the condition with the higher
-        posterior-mean Elo), ``lapse, lapse_lo, lapse_hi`` (probability of answering at random),
+        ``rater, judgments, agreement`` (share of decided judgments — ties left out — won by the
+        condition with the higher posterior-mean Elo), ``lapse, lapse_lo, lapse_hi`` (probability of answering at random),
         ``reliability`` (1 − lapse), ``p_spammer`` (posterior probability that the rater is in
         the spammer class) and ``spammer``. Without rater terms the lapse columns are empty and
         nobody is flagged.
@@ -27,6 +27,8 @@ def rater_table(fit: EloFit, *, prob: float = 0.95) -> pd.DataFrame:
     judgments = fit.data.judgments
     elo = fit.elo_draws().mean(axis=0)
     agrees = elo[judgments["winner"].to_numpy()] > elo[judgments["loser"].to_numpy()]
+    if "tie" in judgments:  # a tie neither agrees nor disagrees: agreement is over decided judgments
+        agrees = np.where(judgments["tie"].to_numpy(bool), np.nan, agrees)
     per = pd.DataFrame({"rater": judgments["rater"], "agree": agrees}).groupby("rater")["agree"]
     table = pd.DataFrame({"rater": fit.data.raters})
     table["judgments"] = per.size().reindex(fit.data.raters).to_numpy()

@@ -19,6 +19,7 @@ from scipy.special import expit
 from analysis.bdrate import bd_rate
 from analysis.design import base_allocation, optimal_allocation, refresh_due
 from analysis.elo import ELO_PER_NAT, SamplerOptions, elo_table
+from analysis.errors import AnalysisError
 
 DEFAULT_RATE_FACTORS = {"jpeg": 2.5, "avif": 1.0, "vvc": 0.8, "pico": 0.4}
 DEFAULT_LADDER = (0.1, 0.18, 0.3, 0.5, 0.8)
@@ -75,6 +76,10 @@ class SimulatedStudy:
     anchor: str
     image_elo: pd.DataFrame | None = None
     """True image × condition deviations (Elo; rows images, columns condition labels), if any."""
+    tie_even: float = 0.0
+    """True τ₀: an attentive rater's probability of a tie on an evenly matched pair (Davidson)."""
+    side_bias_elo: float = 0.0
+    """True side bias: Elo points added to the condition shown on the left."""
 
     @property
     def true_bdrate(self) -> dict[str, float]:
@@ -92,6 +97,9 @@ def simulate_study(
     spammer_fraction: float = 0.08,
     lapse_mean: float = 0.03,
     image_sd_elo: float = 0.0,
+    tie_even: float = 0.0,
+    side_bias_elo: float = 0.0,
+    shown_left: bool = False,
     bpp_sd: float = 0.1,
     design: str = "random",
     seed: int = 0,
@@ -110,6 +118,15 @@ def simulate_study(
         Mean lapse of the other raters (Beta(1, 1/mean − 1)).
     image_sd_elo
         Sd (Elo points) of image × condition deviations, centred over images per condition.
+    tie_even
+        τ₀ in [0, 1): probability that a rater answers "can't decide" (``winner = tie``) on an
+        evenly matched pair, by Davidson's model with ν = 2τ₀/(1 − τ₀); a random answer (lapse,
+        spammer) is a tie with probability τ₀ too. 0: forced choice, as before.
+    side_bias_elo
+        Elo points added to the condition shown on the left (sides at random); implies ``shown_left``.
+    shown_left
+        Write the ``shown_left`` column (sides drawn from their own random stream, so the rest of
+        the study is the same draw with or without it).
     bpp_sd
         Sd of ln bpp across images per (codec); centred, so each level's geometric mean is the curve's bpp.
     design
@@ -137,10 +154,25 @@ def simulate_study(
     rater_labels, image_labels = np.array(raters)[rater], np.array(images)[image]
     elo = curves["elo"].to_numpy()
 
+    if not 0.0 <= tie_even < 1.0:
+        raise ValueError(f"tie_even must be in [0, 1), got {tie_even}")
+    nu = 2.0 * tie_even / (1.0 - tie_even)
+    sides = shown_left or side_bias_elo != 0.0
+    a_left = np.random.default_rng([seed, 1]).random(n_judgments) < 0.5 if sides else None
+
     def judge(a: np.ndarray, b: np.ndarray, rows: slice) -> np.ndarray:
+        """Outcome of each judgment: 1 A wins, 0 B wins, 2 tie."""
         gap = (elo[a] + deviation[image[rows], a] - elo[b] - deviation[image[rows], b]) / ELO_PER_NAT
-        p_a = lapse[rater[rows]] / 2.0 + (1.0 - lapse[rater[rows]]) * expit(gap)
-        return rng.random(len(a)) < p_a
+        if a_left is not None:
+            gap = gap + np.where(a_left[rows], 1.0, -1.0) * side_bias_elo / ELO_PER_NAT
+        lam = lapse[rater[rows]]
+        if nu == 0.0:
+            p_a = lam / 2.0 + (1.0 - lam) * expit(gap)
+            return (rng.random(len(a)) < p_a).astype(np.int8)
+        p_a, p_b = _davidson(gap, nu)
+        p_a, p_b = lam / (2.0 + nu) + (1.0 - lam) * p_a, lam / (2.0 + nu) + (1.0 - lam) * p_b
+        u = rng.random(len(a))
+        return np.where(u < p_a, 1, np.where(u < p_a + p_b, 0, 2)).astype(np.int8)
 
     if design == "random":
         a = rng.integers(n_cond, size=n_judgments)
@@ -156,6 +188,8 @@ def simulate_study(
     codec, level = curves["codec"].to_numpy(), curves["level"].to_numpy()
     judgments = _judgment_frame(curves, rater_labels, image_labels, a, b, a_wins)
     judgments["response_ms"] = rng.integers(900, 6000, n_judgments)
+    if a_left is not None:
+        judgments["shown_left"] = np.where(a_left, "a", "b")
     return SimulatedStudy(
         judgments=judgments,
         manifest=_manifest(curves, images, bpp_sd, rng) if manifest is None else manifest,
@@ -167,7 +201,16 @@ def simulate_study(
         )
         if image_sd_elo > 0
         else None,
+        tie_even=tie_even,
+        side_bias_elo=side_bias_elo,
     )
+
+
+def _davidson(gap: np.ndarray, nu: float) -> tuple[np.ndarray, np.ndarray]:
+    """Davidson's P(A wins), P(B wins) at gap (nats) A − B and tie parameter ν; P(tie) is the rest."""
+    e = np.exp(-0.5 * np.abs(gap))
+    big, small = 1.0 / (1.0 + e * e + nu * e), e * e / (1.0 + e * e + nu * e)
+    return np.where(gap >= 0, big, small), np.where(gap >= 0, small, big)
 
 
 def _judgment_frame(
@@ -182,7 +225,7 @@ def _judgment_frame(
             "a_level": level[a],
             "b_codec": codec[b],
             "b_level": level[b],
-            "winner": np.where(a_wins, "a", "b"),
+            "winner": np.array(["b", "a", "tie"])[np.asarray(a_wins, dtype=np.int8)],
             "kind": "trial",
         }
     )
@@ -205,7 +248,7 @@ def _adaptive_pairs(
     from analysis.fitting import fit_study
 
     n, n_cond = len(rater), len(curves)
-    a, b, a_wins = np.zeros(n, int), np.zeros(n, int), np.zeros(n, bool)
+    a, b, a_wins = np.zeros(n, int), np.zeros(n, int), np.zeros(n, np.int8)
     index = {key: k for k, key in enumerate(zip(curves["codec"], curves["level"], strict=True))}
 
     def pairs_of(allocation: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -265,3 +308,41 @@ def _manifest(curves: pd.DataFrame, images: list[str], bpp_sd: float, rng: np.ra
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def near_equal_levels(curves: pd.DataFrame, gaps: Mapping[str, float], anchor: str = DEFAULT_ANCHOR) -> pd.DataFrame:
+    """Move each named codec's lowest level up its true curve to ``gap`` Elo below its next level.
+
+    Parameters
+    ----------
+    curves
+        :func:`expected_curves` output (needs ``rate_factor``).
+    gaps
+        Codec → Elo points between its two lowest levels (e.g. ``{"jpeg": 10}``); the lowest
+        level's bpp rises to where the codec's curve is that far below level 1, so the truth
+        stays on the codec's curve (its BD-rate changes little) but a study can hardly order
+        the two levels: many posterior draws swap them.
+    anchor
+        Codec whose level 0 is 0 Elo (the table is shifted again if it is moved).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new condition table, same columns.
+    """
+    table = curves.copy()
+    for codec, gap in gaps.items():
+        rows = table.index[table["codec"] == codec]
+        if len(rows) < 2 or "rate_factor" not in table:
+            raise AnalysisError(f"near-equal levels need a codec of the study with ≥ 2 levels: {codec!r}")
+        levels = table.loc[rows].sort_values("level")
+        lowest, second = levels.index[0], levels.index[1]
+        factor = float(table.loc[second, "rate_factor"])
+        target = float(_elo(_u(table.loc[second, "bpp"], factor))) - gap
+        u = (320.0 - np.sqrt(320.0**2 - 120.0 * target)) / 60.0  # the rising root of 320u − 30u² = target
+        table.loc[lowest, "bpp"] = float(factor * 0.02 * np.exp(u))
+        table.loc[lowest, "elo"] = table.loc[second, "elo"] - gap
+    zero = table.loc[
+        (table["codec"] == anchor) & (table["level"] == table.loc[table["codec"] == anchor, "level"].min())
+    ]
+    return table.assign(elo=table["elo"] - float(zero["elo"].iloc[0]))

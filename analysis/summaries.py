@@ -19,8 +19,10 @@ def bdrate_table(fit: EloFit, *, anchor: str | None = None, prob: float = 0.95) 
     -------
     pandas.DataFrame
         ``codec, anchor, bdrate, bdrate_lo, bdrate_hi, reason``: percent, negative = fewer bits
-        than the anchor at equal Elo; ``prob`` credible interval over posterior draws; where the
-        BD-rate is undefined the numbers are empty and ``reason`` says why.
+        than the anchor at equal Elo; ``prob`` credible interval over the posterior draws whose
+        two curves rise with rate (:func:`analysis.bdrate.order_draws`); where the BD-rate is
+        undefined (curves that do not overlap, too few levels) the numbers are empty and
+        ``reason`` says why.
     """
     anchor = anchor or fit.anchor
     conditions = fit.data.conditions
@@ -46,8 +48,10 @@ def objective_bdrate_table(conditions: pd.DataFrame, anchor: str, metrics: tuple
     """Classic BD-rate (PCHIP) on mean objective metrics per level against ``anchor``, in percent.
 
     ``conditions`` is ``StudyData.conditions`` (geometric-mean bpp and mean metric per level).
-    Metrics missing from the manifest give the reason ``missing_metric``.
+    Metrics the manifest has for no condition are left out (a manifest without metrics gives an
+    empty table); a metric missing for some conditions gives the reason ``missing_metric``.
     """
+    metrics = tuple(m for m in metrics if m in conditions and conditions[m].notna().any())
     rows = []
     anchor_curve = conditions[conditions["codec"] == anchor].sort_values("level")
     for codec in sorted(set(conditions["codec"]) - {anchor}):

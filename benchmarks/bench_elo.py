@@ -2,7 +2,8 @@
 
 Scale: 75,000 judgments, 600 raters (8% spammers), 4 codecs × 5 levels, 30 images with image
 × condition deviations (sd 40 Elo); pairs from the site's adaptive design (``--design``) unless
-told otherwise. Parts (``--parts``): ``map`` (MAP previews), ``seeds`` (BD-rate recovery over
+told otherwise. Parts (``--parts``): ``map`` (MAP previews; with rater classes also the
+fragility of every BD-rate, timed next to the preview), ``seeds`` (BD-rate recovery over
 many simulated studies with random and with adaptive pairs, MAP fits), ``pooled`` (nutpie, no
 rater/image terms), ``full`` (nutpie, rater lapses + image deviations) and ``pymc`` (PyMC's
 default NUTS on the same full model with the same chains, tuning and draws).
@@ -33,6 +34,7 @@ from tqdm import tqdm  # noqa: E402
 from analysis.data import prepare_study  # noqa: E402
 from analysis.elo import ELO_PER_NAT, EloFit, SamplerOptions  # noqa: E402
 from analysis.fitting import fit_study  # noqa: E402
+from analysis.fragility import fragility_table  # noqa: E402
 from analysis.raters import rater_table  # noqa: E402
 from analysis.simulate import DESIGNS, SimulatedStudy, expected_curves, simulate_study  # noqa: E402
 from analysis.summaries import bdrate_table  # noqa: E402
@@ -170,10 +172,19 @@ def main() -> None:
             fit = fit_study(
                 data, anchor=study.anchor, method="map", rater_terms=rater_terms, sampling=SamplerOptions(draws=1000)
             )
-            print(f"\nMAP preview ({label}): {time.perf_counter() - start:.2f} s (goal < 1 s)")
+            map_s = time.perf_counter() - start
+            print(f"\nMAP preview ({label}): {map_s:.2f} s (goal < 1 s)")
             print("    " + recovery(fit, study))
             if rater_terms:
                 print("    " + spammers(fit, study))
+                start = time.perf_counter()
+                table = fragility_table(fit)
+                fragility_s = time.perf_counter() - start
+                counts = ", ".join(f"{r.codec} {r.fragility}" for r in table.itertuples())
+                print(
+                    f"    fragility of every BD-rate (judgments that flip its sign: {counts}): {fragility_s:.2f} s "
+                    f"= {fragility_s / map_s:.1f}× this MAP preview (goal ≤ 10 s)"
+                )
 
     if "seeds" in parts:
         for design in DESIGNS:

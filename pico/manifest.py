@@ -30,6 +30,9 @@ from pico.csvtable import (
 from pico.errors import ManifestError, Problem
 
 MANIFEST_NAME = "manifest.csv"
+NO_IMAGE = "-"
+"""``path`` of a row without a decoded image (a study imported from another platform's answers):
+enough for analysis, refused wherever the files are needed (``check_files``)."""
 
 
 def _relative_path(value: str) -> str:
@@ -90,7 +93,8 @@ def read_manifest(path: str | os.PathLike, *, check_files: bool = False) -> pd.D
 
     Besides each cell, checks that (image, codec, level) is unique, that the levels of a codec
     run 0..L-1 over the manifest, and that bpp does not fall as the level rises on an image. With
-    ``check_files`` every ``path`` must exist beside the manifest.
+    ``check_files`` every ``path`` must exist beside the manifest (the placeholder
+    :data:`NO_IMAGE` of an imported manifest is then refused too).
     """
     return _read_checked(path, check_files=check_files)[1]
 
@@ -114,7 +118,17 @@ def _read_checked(path: str | os.PathLike, *, check_files: bool) -> tuple[Table,
     if check_files:
         root = Path(path).parent
         for line, rel in zip(table.lines, frame["path"], strict=True):
-            if not (root / rel).is_file():
+            if rel == NO_IMAGE:
+                problems.append(
+                    Problem(
+                        str(path),
+                        line,
+                        "path",
+                        f"no decoded image ({NO_IMAGE!r}: a manifest imported from answers, for analysis only); "
+                        "encode the images (pico ladder) to use it here",
+                    )
+                )
+            elif not (root / rel).is_file():
                 problems.append(Problem(str(path), line, "path", f"file {root / rel} does not exist"))
     if problems:
         raise ManifestError(problems)

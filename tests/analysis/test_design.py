@@ -162,7 +162,10 @@ def test_an_adaptive_study_judges_close_pairs_and_narrows_the_bd_rate_far_from_t
         table = bdrate_table(fit).set_index("codec")
         assert table["reason"].isna().all()
         truth = pd.Series(study.true_bdrate)
-        assert ((table["bdrate_lo"] <= truth) & (truth <= table["bdrate_hi"])).all()
+        # Six 95% intervals (3 codecs x 2 designs) all cover the truth in only ~3 of 4 calibrated
+        # studies, so each error is checked in posterior sds instead.
+        sd = (table["bdrate_hi"] - table["bdrate_lo"]) / (2 * 1.96)
+        assert ((table["bdrate"] - truth).abs() <= 3 * sd).all(), (table["bdrate"] - truth) / sd
         widths[design] = table["bdrate_hi"] - table["bdrate_lo"]
         flags = rater_table(fit).merge(study.raters, on="rater", suffixes=("", "_true"))
         # The screening share keeps spammers visible: every spammer ranks above every careful rater,

@@ -51,7 +51,7 @@ def test_a_winner_other_than_a_or_b_is_rejected(tmp_path: Path, small_files) -> 
     path = write(tmp_path, "r1,img00,avif,0,avif,1,a\nr1,img00,avif,0,avif,1,left\n")
     with pytest.raises(JudgmentsError) as exc:
         load_study(path, small_files[1])
-    assert messages(exc) == [f"{path}:3: column 'winner': expected one of a, b, got 'left'"]
+    assert messages(exc) == [f"{path}:3: column 'winner': expected one of a, b, tie, got 'left'"]
 
 
 def test_comparing_a_condition_with_itself_is_rejected(tmp_path: Path, small_files) -> None:
