@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from evalsite.rating.errors import MESSAGES
 from evalsite.rating.models import Rater
+from evalsite.rating.outcomes import outcome
 from evalsite.studies.models import Study
 
 STAGE_PAGE: dict[str, str] = {
@@ -53,11 +54,14 @@ def page_for(rater: Rater) -> str:
     return STAGE_PAGE[rater.stage]
 
 
-def message_page(request: HttpRequest, study: Study, code: str, *, status: int = 200) -> HttpResponse:
-    """A page that only says why the rater cannot go on (or not now)."""
-    return render(
-        request, "rating/message.html", {"study": study, "message": MESSAGES[code], "code": code}, status=status
-    )
+def message_page(
+    request: HttpRequest, study: Study, code: str, *, status: int = 200, ending: str | None = None
+) -> HttpResponse:
+    """A page that only says why the rater cannot go on (or not now); with ``ending`` (an outcome), its code and way back."""
+    context = {"study": study, "message": MESSAGES[code], "code": code}
+    if ending is not None:
+        context["outcome"] = outcome(study, ending)
+    return render(request, "rating/message.html", context, status=status)
 
 
 def rater_page(view: RaterView) -> RaterView:

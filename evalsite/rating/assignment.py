@@ -1,5 +1,6 @@
 """Which pair a rater compares next: the study's pair design, snapshots of the study and the
-rater for the pure scheduler (``scheduler.py``), and the attention-check pair.
+rater for the pure scheduler (``scheduler.py``), the session plan (where attention checks and
+repeats go), the attention-check pair, practice pairs and repeated pairs.
 
 Every read goes through ``selectors``, the one module that sees stimulus metadata; what leaves
 here is a :class:`~evalsite.rating.scheduler.Pair` of stimulus ids.
@@ -26,15 +27,16 @@ from evalsite.rating.scheduler import (
     Pair,
     RaterState,
     Sampler,
+    SessionPlan,
     StudyState,
-    attention_positions,
     design_pairs,
     pair_targets,
-    planned_trials,
+    plan_session,
 )
 from evalsite.studies.models import Study
 
-MAIN_KINDS = (Trial.Kind.TRIAL, Trial.Kind.ATTENTION)
+MAIN_KINDS = (Trial.Kind.TRIAL, Trial.Kind.ATTENTION, Trial.Kind.REPEAT)
+REPEAT_GAP = 3  # a repeat shows a pair judged at least this many trials earlier
 History = list[tuple[str, int, int, int]]  # selectors.rater_history: (kind, reference, a, b) per trial
 
 
@@ -106,20 +108,85 @@ def attention_pair(rater: Rater, history: History, rng: random.Random) -> Pair:
     return Pair.of(ref, *golden[ref])
 
 
+def practice_pair(rater: Rater, history: History, rng: random.Random) -> Pair:
+    """A practice pair from the study's own conditions with a right answer, new to this rater.
+
+    Same codec, levels far apart (``selectors.practice_pairs``), so it is never the attention
+    pair; on the image this rater saw least. Studies without such pairs (one level per codec)
+    practise on the attention pair.
+    """
+    seen = {Pair.of(ref, a, b) for kind, ref, a, b in history if kind == Trial.Kind.PRACTICE}
+    candidates = [
+        Pair.of(ref, good, bad)
+        for ref, pairs in selectors.practice_pairs(rater.study).items()
+        for good, bad in pairs
+        if Pair.of(ref, good, bad) not in seen
+    ]
+    if not candidates:
+        return attention_pair(rater, history, rng)
+    used = Counter(ref for _, ref, _, _ in history)
+    return min(candidates, key=lambda pair: (used[pair.image], rng.random()))
+
+
+def repeat_pair(history: History, rng: random.Random) -> Pair | None:
+    """A pair this rater compared at least ``REPEAT_GAP`` trials ago and has not seen repeated; None if none."""
+    repeated = {Pair.of(ref, a, b) for kind, ref, a, b in history if kind == Trial.Kind.REPEAT}
+    earlier = [
+        Pair.of(ref, a, b)
+        for kind, ref, a, b in history[: max(0, len(history) - REPEAT_GAP + 1)]
+        if kind == Trial.Kind.TRIAL
+    ]
+    candidates = [pair for pair in earlier if pair not in repeated]
+    return rng.choice(candidates) if candidates else None
+
+
 def next_trial(rater: Rater, history: History, rng: random.Random, *, practice: bool) -> tuple[str, Pair | None]:
-    """The kind and pair of the rater's next trial; the pair is None when the design has none left."""
+    """The kind and pair of the rater's next trial; the pair is None when the session is over.
+
+    The session plan places attention checks and repeats; when the design runs out of new pairs
+    sooner than planned (an adaptive design that shrank, another sampler), the checks and
+    repeats still owed come before the end, so every rater meets ``attention_min``.
+    """
     if practice:
-        return Trial.Kind.PRACTICE, attention_pair(rater, history, rng)
+        return Trial.Kind.PRACTICE, practice_pair(rater, history, rng)
     study = rater.study
-    main_index = sum(1 for kind, *_ in history if kind in MAIN_KINDS)
-    if main_index in attention_positions(study.trials_per_rater, study.attention_rate, rater.token):
+    plan = session_plan(rater)
+    kinds = Counter(kind for kind, *_ in history)
+    index = sum(kinds[kind] for kind in MAIN_KINDS)
+    if index in plan.attention and kinds[Trial.Kind.ATTENTION] < len(plan.attention):
         return Trial.Kind.ATTENTION, attention_pair(rater, history, rng)
-    return Trial.Kind.TRIAL, sampler_for(study).next_pair(study_state(study), rater_state(rater, history))
+    if index in plan.repeats and kinds[Trial.Kind.REPEAT] < len(plan.repeats):
+        repeat = repeat_pair(history, rng)
+        if repeat is not None:
+            return Trial.Kind.REPEAT, repeat
+    pair = sampler_for(study).next_pair(study_state(study), rater_state(rater, history))
+    if pair is None and index < study.trials_per_rater:
+        if kinds[Trial.Kind.ATTENTION] < len(plan.attention):
+            return Trial.Kind.ATTENTION, attention_pair(rater, history, rng)
+        repeat = repeat_pair(history, rng) if kinds[Trial.Kind.REPEAT] < len(plan.repeats) else None
+        if repeat is not None:
+            return Trial.Kind.REPEAT, repeat
+    return Trial.Kind.TRIAL, pair
+
+
+def study_plan(study: Study, seed: str) -> SessionPlan:
+    """The session plan of a rater of ``study`` whose token is ``seed`` (the same for every call)."""
+    pairs, _ = study_design(study)
+    return plan_session(
+        trials_per_rater=study.trials_per_rater,
+        attention_rate=study.attention_rate,
+        attention_min=study.attention_min,
+        repeat_share=study.repeat_share,
+        pairs=len(pairs),
+        seed=seed,
+    )
+
+
+def session_plan(rater: Rater) -> SessionPlan:
+    """This rater's session: its length and where the attention checks and repeats go."""
+    return study_plan(rater.study, rater.token)
 
 
 def session_length(rater: Rater) -> int:
-    """Main trials (compared and attention) this rater will make, for the progress bar."""
-    study = rater.study
-    attention = attention_positions(study.trials_per_rater, study.attention_rate, rater.token)
-    pairs, _ = study_design(study)
-    return planned_trials(study.trials_per_rater, attention, len(pairs))
+    """Main trials (compared, attention and repeats) this rater will make, for the progress bar."""
+    return session_plan(rater).length

@@ -23,6 +23,14 @@ MESSAGES: dict[str, str] = {
     "too_fast": "Please look at the images a little longer before answering.",
     "rate_limited": "You are answering faster than anyone can look at the images. Please slow down.",
     "no_trials": "There are no comparisons left for you in this study.",
+    "crowd_id_required": (
+        "This link is missing your participant id. Please open the study from the crowd platform's page "
+        "(for example Prolific's 'Open study in a new window' button), not from a copied address."
+    ),
+    "already_taken_part": "You have already taken part in this study. Thank you for your interest.",
+    "high_density": "This study cannot show its images correctly on this screen (its pixel density is too high).",
+    "view_both": "Please look at both copies, A and B, before answering.",
+    "study_not_closed": "Identifiers are purged only from closed studies.",
 }
 
 

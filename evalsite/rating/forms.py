@@ -13,12 +13,13 @@ class DisplayForm(forms.Form):
     window_height = forms.IntegerField(min_value=0, max_value=20000)
     zoom_ok = forms.BooleanField(required=False)
     coarse_pointer = forms.BooleanField(required=False)
+    zoom_hint = forms.FloatField(min_value=0, max_value=100, required=False)  # outerWidth / innerWidth
 
 
 class JudgmentForm(forms.Form):
     """A choice on one trial, with the telemetry trial.js recorded."""
 
     trial = forms.CharField(max_length=64)
-    choice = forms.ChoiceField(choices=[("left", "left"), ("right", "right")])
+    choice = forms.ChoiceField(choices=[("left", "left"), ("right", "right"), ("tie", "tie")])
     response_ms = forms.IntegerField(min_value=0, max_value=24 * 3600 * 1000)
     switches = forms.IntegerField(min_value=0, max_value=100000, required=False)

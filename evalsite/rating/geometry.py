@@ -1,5 +1,6 @@
-"""Display geometry: how large a window must be to show a study's crops at 1:1 device pixels,
-and which displays are refused (phones, zoomed browsers, windows too small)."""
+"""Display geometry: how large a window must be to show a study's crops at 1:1 device pixels
+(or at CSS pixels, when the study says so for high-density screens), and which displays are
+refused (phones, zoomed browsers, windows too small, pixel ratios above the study's limit)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from evalsite.rating.errors import RatingError
 from evalsite.studies.models import Study
 
 MOBILE_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Silk|Kindle", re.IGNORECASE)
+# Browser families, most specific first (Edge and Opera say "Chrome", Chrome says "Safari").
+BROWSERS = (
+    ("edge", re.compile(r"Edg(e|A|iOS)?/")),
+    ("opera", re.compile(r"OPR/|Opera")),
+    ("firefox", re.compile(r"Firefox/|FxiOS/")),
+    ("chrome", re.compile(r"Chrom(e|ium)/|CriOS/|HeadlessChrome/")),
+    ("safari", re.compile(r"Safari/")),
+)
+REFUSED_DEVICE_CODES = ("mobile", "high_density")  # refusals the rater cannot fix by resizing or zooming
 GAP_CSS_PX = 16
 CONTROLS_CSS_PX = 140
 
@@ -29,12 +39,23 @@ def crop_size(study: Study) -> tuple[int, int]:
     )
 
 
+def browser_family(user_agent: str) -> str:
+    """``chrome``, ``firefox``, ``safari``, ``edge``, ``opera`` or ``other``, from a user-agent string."""
+    return next((name for name, pattern in BROWSERS if pattern.search(user_agent)), "other")
+
+
+def image_pixels_per_css_pixel(study: Study, device_pixel_ratio: float) -> float:
+    """How many image pixels one CSS px shows: ``dpr`` at device pixels (the default), 1 at CSS pixels."""
+    return 1.0 if study.high_density == "css_pixels" else device_pixel_ratio
+
+
 def required_window(study: Study, device_pixel_ratio: float) -> tuple[int, int]:
-    """Smallest browser window (CSS px) that shows the study's crops at 1:1 device pixels."""
+    """Smallest browser window (CSS px) that shows the study's crops at their scale (1:1 device pixels by default)."""
     crop_w, crop_h = crop_size(study)
     n = columns(study)
-    width = n * ceil(crop_w / device_pixel_ratio) + (n + 1) * GAP_CSS_PX
-    return width, ceil(crop_h / device_pixel_ratio) + CONTROLS_CSS_PX
+    divisor = image_pixels_per_css_pixel(study, device_pixel_ratio)
+    width = n * ceil(crop_w / divisor) + (n + 1) * GAP_CSS_PX
+    return width, ceil(crop_h / divisor) + CONTROLS_CSS_PX
 
 
 def check_display(
@@ -52,6 +73,8 @@ def check_display(
         raise RatingError("mobile")
     if not 0.5 <= device_pixel_ratio <= 6 or window_width <= 0 or window_height <= 0:
         raise RatingError("bad_display")
+    if study.high_density == "refuse" and device_pixel_ratio > study.max_pixel_ratio:
+        raise RatingError("high_density")
     if not zoom_ok:
         raise RatingError("zoom")
     need_w, need_h = required_window(study, device_pixel_ratio)

@@ -49,6 +49,20 @@ class Rater(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completion_code = models.CharField(max_length=64, blank=True)
+    # Viewing conditions besides the window and pixel ratio above (display check; raters.csv).
+    browser = models.CharField(max_length=32, blank=True, help_text="Browser family read from the user agent.")
+    zoom_hint = models.FloatField(
+        null=True, blank=True, help_text="outerWidth / innerWidth at the display check (about 1 at 100% zoom)."
+    )
+    consent_version = models.CharField(max_length=64, blank=True, help_text="Information sheet consented to.")
+    consented_at = models.DateTimeField(null=True, blank=True)
+    # A salted hash of the crowd id: after purge_identifiers blanks crowd_id, the same id still
+    # cannot start again (docs/studies.md, "Privacy").
+    crowd_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    identifiers_purged_at = models.DateTimeField(null=True, blank=True)
+    preview = models.BooleanField(
+        default=False, help_text="A researcher's walk through the flow: left out of every table, fit and count."
+    )
 
     class Meta:
         ordering = ["started_at"]
@@ -81,6 +95,7 @@ class Trial(models.Model):
         PRACTICE = "practice"
         TRIAL = "trial"
         ATTENTION = "attention"
+        REPEAT = "repeat"  # an earlier trial's pair again, sides swapped (the rater's consistency)
 
     class Side(models.TextChoices):
         A = "a"
@@ -107,12 +122,21 @@ class Trial(models.Model):
     def __str__(self) -> str:
         return f"{self.rater} #{self.seq}"
 
+    def chosen(self, winner: str) -> int | None:
+        """The stimulus id an answer chose: ``a_id`` for 'a', ``b_id`` for 'b', None for a tie."""
+        return {Trial.Side.A.value: self.a_id, Trial.Side.B.value: self.b_id}.get(winner)
+
 
 class Judgment(models.Model):
-    """The rater's forced choice on one trial; at most one per trial (a DB constraint)."""
+    """The rater's answer on one trial (A, B, or a tie where the study allows it); at most one per trial (a DB constraint)."""
+
+    class Winner(models.TextChoices):
+        A = "a"
+        B = "b"
+        TIE = "tie", "can't decide"
 
     trial = models.OneToOneField(Trial, on_delete=models.CASCADE, related_name="judgment")
-    winner = models.CharField(max_length=1, choices=Trial.Side.choices)
+    winner = models.CharField(max_length=3, choices=Winner.choices)
     response_ms = models.PositiveIntegerField()
     switches = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

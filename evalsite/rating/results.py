@@ -19,7 +19,8 @@ from django.urls import reverse
 from analysis.elo import EloFit, SamplerOptions
 from analysis.errors import AnalysisError
 from analysis.fitting import fit_elo
-from evalsite.rating.models import Judgment, Rater, Trial
+from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial
+from evalsite.rating.outcomes import Outcome, all_outcomes
 from evalsite.studies.models import Stimulus, Study
 
 PREVIEW_SAMPLING = SamplerOptions(draws=200)  # Laplace draws of the MAP preview: enough for a 95% interval
@@ -71,6 +72,25 @@ def rater_link(study: Study) -> str:
     return reverse("rating:entry", args=[study.slug])
 
 
+PROLIFIC_QUERY = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+"""Prolific's URL parameters, in its own placeholder syntax: Prolific fills them in for each participant."""
+
+
+def preview_link(rater: Rater) -> str:
+    """The link that walks a researcher's preview rater through the flow (rating.services.start_preview)."""
+    return reverse("rating:preview", args=[rater.study.slug, rater.token])
+
+
+def study_outcomes(study: Study) -> list[Outcome]:
+    """Each outcome's code and redirect, as raters get them (configured, or the study-wide default)."""
+    return all_outcomes(study)
+
+
+def study_raters(study: Study) -> QuerySet[Rater]:
+    """The study's raters, researchers' previews left out (they are in no table, fit or count)."""
+    return study.raters.filter(preview=False)
+
+
 def rater_label(rater_id: int) -> str:
     """The pseudonymous rater id used in exports and fits (crowd ids stay in raters.csv only)."""
     return f"r{rater_id}"
@@ -78,8 +98,10 @@ def rater_label(rater_id: int) -> str:
 
 def judgments_stamp(study: Study) -> tuple[int, int | None, tuple[int, ...]]:
     """Changes whenever a judgment arrives or a rater is excluded or included (a cache key for fits)."""
-    stamp = Judgment.objects.filter(trial__rater__study=study).aggregate(n=Count("pk"), last=Max("pk"))
-    excluded = tuple(study.raters.filter(excluded=True).order_by("pk").values_list("pk", flat=True))
+    stamp = Judgment.objects.filter(trial__rater__study=study, trial__rater__preview=False).aggregate(
+        n=Count("pk"), last=Max("pk")
+    )
+    excluded = tuple(study_raters(study).filter(excluded=True).order_by("pk").values_list("pk", flat=True))
     return stamp["n"], stamp["last"], excluded
 
 
@@ -87,7 +109,7 @@ def judgments_queryset(
     study: Study, *, include_excluded: bool = False, kinds: tuple[str, ...] = (Trial.Kind.TRIAL,)
 ) -> QuerySet[Judgment]:
     """Judgments of ``study`` of the given trial kinds, oldest first; excluded raters left out by default."""
-    queryset = Judgment.objects.filter(trial__rater__study=study, trial__kind__in=kinds)
+    queryset = Judgment.objects.filter(trial__rater__study=study, trial__kind__in=kinds, trial__rater__preview=False)
     if not include_excluded:
         queryset = queryset.filter(trial__rater__excluded=False)
     return queryset.order_by("created_at", "pk")
@@ -178,16 +200,20 @@ def rater_rows(study: Study) -> list[dict[str, Any]]:
 
     ``agreement`` is the share of a rater's trial judgments that agree with the majority of the
     other raters on the same pair: a cheap reliability estimate that needs no model fit.
+    ``consistency`` is the share of the rater's ``repeats`` (earlier pairs shown again, sides
+    swapped) answered with the same stimulus as the first time; None without repeats.
     """
-    trials = Trial.objects.filter(rater__study=study, judgment__isnull=False).select_related("judgment")
+    trials = Trial.objects.filter(rater__study=study, rater__preview=False, judgment__isnull=False).select_related(
+        "judgment"
+    )
     per_rater: dict[int, list[Trial]] = defaultdict(list)
     votes: Counter[tuple[int, int, int]] = Counter()  # (winner stimulus, loser stimulus, reference)
     for trial in trials:
         per_rater[trial.rater_id].append(trial)
-        if trial.kind == Trial.Kind.TRIAL:
-            votes[_outcome(trial)] += 1
+        if trial.kind == Trial.Kind.TRIAL and (outcome := _outcome(trial)) is not None:
+            votes[outcome] += 1
     rows = []
-    for rater in study.raters.all():
+    for rater in study_raters(study):
         own = per_rater.get(rater.pk, [])
         compared = [t for t in own if t.kind == Trial.Kind.TRIAL]
         attention = [t for t in own if t.kind == Trial.Kind.ATTENTION]
@@ -206,16 +232,90 @@ def rater_rows(study: Study) -> list[dict[str, Any]]:
                 "attention_failures": rater.attention_failures,
                 "median_response_ms": int(statistics.median(times)) if times else None,
                 "agreement": _agreement(compared, votes),
+                "repeats": sum(1 for t in own if t.kind == Trial.Kind.REPEAT),
+                "consistency": _consistency(own),
                 "started_at": rater.started_at.isoformat(),
                 "completed_at": rater.completed_at.isoformat() if rater.completed_at else "",
+                "device_pixel_ratio": rater.device_pixel_ratio,
+                "window_width": rater.window_width,
+                "window_height": rater.window_height,
+                "browser": rater.browser,
+                "zoom_hint": rater.zoom_hint,
+                "consent_version": rater.consent_version,
             }
         )
     return rows
 
 
-def _outcome(trial: Trial) -> tuple[int, int, int]:
-    winner, loser = (trial.a_id, trial.b_id) if trial.judgment.winner == "a" else (trial.b_id, trial.a_id)
-    return winner, loser, trial.reference_id
+DECISION_COLUMNS = ["participant_id", "study_id", "session_id", "decision", "outcome", "reason", "code"]
+"""prolific-decisions.csv columns (docs/studies.md, "Paying raters")."""
+
+
+def decision_rows(study: Study) -> list[dict[str, Any]]:
+    """What to do with each crowd id's submission on the platform: approve, reject, return, or nothing yet.
+
+    - completed and not excluded: ``approve``;
+    - excluded (failed attention checks, or by the researcher, with the reason): ``reject``;
+    - screened out, or refused for the device (phone, pixel ratio): ``return`` (Prolific does not
+      allow rejecting a participant for an in-study screen-out or a device they could not know about);
+    - still in progress or left: ``none`` (no decision: they may still finish, or return the study).
+
+    Raters without a crowd id (a generic link, or purged) have nothing to decide on a platform and
+    are left out; so are declined raters, who are not stored at all (their ``declined`` code tells
+    the platform). Reads 3 queries whatever the number of raters.
+    """
+    refused = set(
+        RaterEvent.objects.filter(rater__study=study, kind="device_refused").values_list("rater_id", flat=True)
+    )
+    codes = {o.name: o.code for o in study_outcomes(study)}
+    rows = []
+    for rater in study_raters(study).exclude(crowd_id=""):
+        if rater.excluded:
+            decision, ending, reason = "reject", "excluded", rater.excluded_reason
+        elif rater.stage == Rater.Stage.DONE:
+            decision, ending, reason = "approve", "completed", ""
+        elif rater.stage == Rater.Stage.SCREENED_OUT:
+            decision, ending, reason = "return", "screened_out", "did not pass the in-study screening test"
+        elif rater.pk in refused and rater.stage == Rater.Stage.DISPLAY:
+            decision, ending, reason = "return", "refused_device", "device or screen the study cannot use"
+        else:
+            decision, ending, reason = "none", "", f"not finished (at {rater.stage})"
+        params = rater.crowd_params or {}
+        rows.append(
+            {
+                "participant_id": rater.crowd_id,
+                "study_id": params.get("STUDY_ID", ""),
+                "session_id": params.get("SESSION_ID", ""),
+                "decision": decision,
+                "outcome": ending,
+                "reason": reason,
+                "code": rater.completion_code if ending == "completed" else codes.get(ending, ""),
+            }
+        )
+    return rows
+
+
+def _outcome(trial: Trial) -> tuple[int, int, int] | None:
+    """(chosen stimulus, the other, reference) of a judged trial; None for a tie."""
+    chosen = trial.chosen(trial.judgment.winner)
+    if chosen is None:
+        return None
+    return chosen, trial.b_id if chosen == trial.a_id else trial.a_id, trial.reference_id
+
+
+def _consistency(own: list[Trial]) -> float | None:
+    """Share of the rater's repeated pairs (sides swapped) answered as the first time (the same stimulus, or a tie again)."""
+    first = {
+        (t.reference_id, frozenset((t.a_id, t.b_id))): t.chosen(t.judgment.winner)
+        for t in own
+        if t.kind == Trial.Kind.TRIAL
+    }
+    same = [
+        t.chosen(t.judgment.winner) == first[key]
+        for t in own
+        if t.kind == Trial.Kind.REPEAT and (key := (t.reference_id, frozenset((t.a_id, t.b_id)))) in first
+    ]
+    return round(sum(same) / len(same), 3) if same else None
 
 
 def _agreement(compared: list[Trial], votes: Counter[tuple[int, int, int]]) -> float | None:
@@ -223,6 +323,8 @@ def _agreement(compared: list[Trial], votes: Counter[tuple[int, int, int]]) -> f
     agree = total = 0
     for trial in compared:
         won = _outcome(trial)
+        if won is None:
+            continue
         lost = (won[1], won[0], won[2])
         for_won, for_lost = votes[won] - 1, votes[lost]  # leave the rater's own vote out
         if for_won == for_lost:
@@ -235,7 +337,9 @@ def _agreement(compared: list[Trial], votes: Counter[tuple[int, int, int]]) -> f
 def study_progress(study: Study) -> dict[str, Any]:
     """Counts for the study page: judgments per condition and image, raters by outcome, attention and timing."""
     judgments = list(
-        Judgment.objects.filter(trial__rater__study=study, trial__rater__excluded=False).values_list(
+        Judgment.objects.filter(
+            trial__rater__study=study, trial__rater__excluded=False, trial__rater__preview=False
+        ).values_list(
             "trial__kind",
             "trial__a__codec",
             "trial__a__level",
@@ -258,7 +362,7 @@ def study_progress(study: Study) -> dict[str, Any]:
         per_image[image] += 1
         times.append(response_ms)
     attention_total = sum(1 for row in judgments if row[0] == Trial.Kind.ATTENTION)
-    raters = study.raters.all()
+    raters = study_raters(study)
     conditions = (
         study.stimuli.filter(role=Stimulus.Role.CONDITION)
         .values_list("codec", "level")

@@ -181,27 +181,67 @@ class AdaptiveSampler:
         )
 
 
-def attention_positions(n_trials: int, rate: float, seed: str) -> frozenset[int]:
-    """Which of a rater's ``n_trials`` main trials (0-based) are attention checks.
+@dataclass(frozen=True)
+class SessionPlan:
+    """The main trials one rater will make, and which of them are attention checks and repeats (0-based).
 
-    ``round(n_trials * rate)`` checks (at least one when ``rate > 0``), one at a random place in
-    each of that many equal strides of the session, never the very first trial.
+    ``length`` counts compared trials, attention checks and repeats together: ``trials_per_rater``,
+    or fewer when the pair design runs out of pairs first.
     """
-    if rate <= 0 or n_trials < 2:
-        return frozenset()
-    count = min(n_trials - 1, max(1, round(n_trials * rate)))
+
+    length: int
+    attention: frozenset[int]
+    repeats: frozenset[int]
+
+    @property
+    def compared(self) -> int:
+        """Main trials that show a new pair of the design."""
+        return self.length - len(self.attention) - len(self.repeats)
+
+
+def _counts(length: int, rate: float, minimum: int, repeat_share: float) -> tuple[int, int]:
+    """(attention checks, repeats) in a session of ``length`` main trials; at least one new pair comes first."""
+    if length < 2:
+        return 0, 0
+    checks = min(length - 1, max(minimum, round(length * rate)))
+    repeats = max(1, round(length * repeat_share)) if repeat_share > 0 else 0
+    # A repeat shows an earlier compared pair again, so there are never more repeats than new pairs.
+    return checks, min(repeats, (length - checks) // 2)
+
+
+def _spread(slots: list[int], count: int, rng: random.Random) -> list[int]:
+    """``count`` of ``slots``, one at a random place in each of ``count`` equal strides."""
+    count = min(count, len(slots))
+    if count <= 0:
+        return []
+    stride = len(slots) / count
+    return [slots[int(i * stride) + rng.randrange(max(1, int(stride)))] for i in range(count)]
+
+
+def plan_session(
+    *, trials_per_rater: int, attention_rate: float, attention_min: int, repeat_share: float, pairs: int, seed: str
+) -> SessionPlan:
+    """Where a rater's attention checks and repeats go, over the session they will actually make.
+
+    A full session has ``max(attention_min, round(trials x attention_rate))`` checks and
+    ``round(trials x repeat_share)`` repeats (at least one when the share is positive). When the
+    design has fewer ``pairs`` than that leaves for new comparisons, the session is shortened to
+    every pair plus the checks and repeats of a session that long, so a short session still gets
+    ``attention_min`` checks. Checks sit one in each equal stride, never first; repeats one in each
+    stride of the session's second half, where earlier pairs exist to repeat.
+    """
+    length = trials_per_rater
+    checks, repeats = _counts(length, attention_rate, attention_min, repeat_share)
+    if length - checks - repeats > pairs:
+        length = next(
+            n
+            for n in range(pairs, trials_per_rater + 1)
+            if n - sum(_counts(n, attention_rate, attention_min, repeat_share)) >= pairs
+        )
+        checks, repeats = _counts(length, attention_rate, attention_min, repeat_share)
+    if pairs == 0 or length < 2:
+        return SessionPlan(length=min(length, pairs), attention=frozenset(), repeats=frozenset())
     rng = random.Random(seed)
-    stride = (n_trials - 1) / count
-    return frozenset(1 + int(i * stride) + rng.randrange(max(1, int(stride))) for i in range(count))
-
-
-def planned_trials(n_trials: int, attention: frozenset[int], n_pairs: int) -> int:
-    """How many main trials a rater will make: ``n_trials``, or fewer when the design runs out of pairs first."""
-    used = 0
-    for index in range(n_trials):
-        if index in attention:
-            continue
-        if used == n_pairs:
-            return index
-        used += 1
-    return n_trials
+    attention = frozenset(_spread(list(range(1, length)), checks, rng))
+    later = [i for i in range(max(2, length // 2), length) if i not in attention]
+    return SessionPlan(length=length, attention=attention, repeats=frozenset(_spread(later, repeats, rng)))

@@ -15,7 +15,14 @@ from django.db.models import Count
 
 from evalsite.rating.models import Judgment, Rater, Trial
 from evalsite.rating.scheduler import Condition
-from evalsite.rating.stimuli import ATTENTION_HIGH, ATTENTION_LOW, SCREENING_CODEC
+from evalsite.rating.stimuli import (
+    ATTENTION_HIGH,
+    ATTENTION_LOW,
+    CLEAR_LEVELS,
+    CLEAR_PSNR_DB,
+    SCREENING_CODEC,
+    SCREENING_QUALITIES,
+)
 from evalsite.studies.models import Reference, Stimulus, Study
 
 
@@ -41,7 +48,7 @@ def issued_pairs(study: Study) -> list[tuple[int, int, int, int]]:
     One grouped query, so its cost grows with the pairs in use, not with the trials issued.
     """
     rows = (
-        Trial.objects.filter(rater__study=study, kind=Trial.Kind.TRIAL)
+        Trial.objects.filter(rater__study=study, kind=Trial.Kind.TRIAL, rater__preview=False)
         .values_list("reference_id", "a_id", "b_id")
         .annotate(n=Count("pk"))
     )
@@ -54,9 +61,12 @@ def rater_history(rater: Rater) -> list[tuple[str, int, int, int]]:
 
 
 def judged_count(study: Study) -> int:
-    """Compared judgments (not practice or attention checks) from raters in good standing."""
+    """Compared judgments (not practice or attention checks) from raters in good standing (previews left out)."""
     return Judgment.objects.filter(
-        trial__rater__study=study, trial__kind=Trial.Kind.TRIAL, trial__rater__excluded=False
+        trial__rater__study=study,
+        trial__kind=Trial.Kind.TRIAL,
+        trial__rater__excluded=False,
+        trial__rater__preview=False,
     ).count()
 
 
@@ -73,20 +83,77 @@ def attention_pairs(study: Study) -> dict[int, tuple[int, int]]:
     }
 
 
-def good_attention_stimulus(stimulus_ids: tuple[int, int]) -> int | None:
-    """Which of two stimulus ids is the near-lossless attention stimulus (None if neither)."""
-    return Stimulus.objects.filter(pk__in=stimulus_ids, codec=ATTENTION_HIGH).values_list("pk", flat=True).first()
+def practice_gap(levels: int) -> int:
+    """Levels apart of a practice pair on a ladder of ``levels``: about two thirds of it (0 vs 2 of 3, 0 vs 3 of 5)."""
+    return max(1, levels - 1 - (levels - 1) // 3)
 
 
-def screening_ladders(study: Study) -> dict[int, list[int]]:
-    """Per reference id: the artifact-screening stimulus ids by level (strongest artifacts first)."""
-    ladders: dict[int, dict[int, int]] = {}
-    rows = Stimulus.objects.filter(study=study, role=Stimulus.Role.SCREENING, codec=SCREENING_CODEC).values_list(
+def practice_pairs(study: Study) -> dict[int, list[tuple[int, int]]]:
+    """Per reference id: (better, worse) condition stimulus ids for practice, with a right answer.
+
+    Both of one codec, levels ``practice_gap`` apart, the better one of higher bpp: a clear but not
+    extreme difference made of the study's own conditions, never the attention pair.
+    """
+    ladders: dict[tuple[int, str], list[tuple[int, float, int]]] = {}
+    rows = Stimulus.objects.filter(study=study, role=Stimulus.Role.CONDITION).values_list(
+        "pk", "reference_id", "codec", "level", "bpp"
+    )
+    for pk, ref, codec, level, bpp in rows:
+        ladders.setdefault((ref, codec), []).append((level, bpp, pk))
+    pairs: dict[int, list[tuple[int, int]]] = {}
+    for (ref, _), ladder in sorted(ladders.items()):
+        ladder.sort()
+        gap = practice_gap(len(ladder))
+        for (_, low_bpp, low), (_, high_bpp, high) in zip(ladder, ladder[gap:], strict=False):
+            if high_bpp > low_bpp:
+                pairs.setdefault(ref, []).append((high, low))
+    return pairs
+
+
+def golden_winner(stimulus_ids: tuple[int, int]) -> int | None:
+    """The right answer of a practice or attention pair: the near-lossless attention stimulus, or of two
+    conditions of one codec the one of higher level and bpp; None when the pair has no right answer."""
+    rows = list(Stimulus.objects.filter(pk__in=stimulus_ids).values_list("pk", "role", "codec", "level", "bpp"))
+    for pk, _, codec, _, _ in rows:
+        if codec == ATTENTION_HIGH:
+            return pk
+    if len(rows) != 2 or any(role != Stimulus.Role.CONDITION for _, role, *_ in rows) or rows[0][2] != rows[1][2]:
+        return None
+    (pk_x, _, _, level_x, bpp_x), (pk_y, _, _, level_y, bpp_y) = rows
+    if level_x > level_y and bpp_x > bpp_y:
+        return pk_x
+    if level_y > level_x and bpp_y > bpp_x:
+        return pk_y
+    return None
+
+
+def artifact_candidates(study: Study) -> list[tuple[int, int, float, bool, bool]]:
+    """(stimulus id, reference id, difficulty, clear, own) of every copy the artifact test may show.
+
+    ``own``: the study's conditions; per image and codec, difficulty is the bitrate rank scaled to
+    0 (lowest bpp) .. 1 (highest), and the lowest one is clear when its PSNR is under
+    ``CLEAR_PSNR_DB``. Then the ``screening-jpeg`` copies: levels under ``CLEAR_LEVELS`` clear,
+    the rest graded by level. Server side only, like everything here.
+    """
+    ladders: dict[tuple[int, str], list[tuple[float, int, float | None]]] = {}
+    rows = Stimulus.objects.filter(study=study, role=Stimulus.Role.CONDITION).values_list(
+        "pk", "reference_id", "codec", "bpp", "psnr"
+    )
+    for pk, ref, codec, bpp, psnr in rows:
+        ladders.setdefault((ref, codec), []).append((bpp, pk, psnr))
+    found = []
+    for (ref, _), ladder in ladders.items():
+        ladder.sort()
+        for rank, (_, pk, psnr) in enumerate(ladder):
+            clear = rank == 0 and psnr is not None and psnr < CLEAR_PSNR_DB
+            found.append((pk, ref, rank / (len(ladder) - 1) if len(ladder) > 1 else 0.5, clear, True))
+    screening = Stimulus.objects.filter(study=study, role=Stimulus.Role.SCREENING, codec=SCREENING_CODEC).values_list(
         "pk", "reference_id", "level"
     )
-    for pk, ref, level in rows:
-        ladders.setdefault(ref, {})[level] = pk
-    return {ref: [by_level[lv] for lv in sorted(by_level)] for ref, by_level in ladders.items()}
+    top = max(len(SCREENING_QUALITIES) - 1, 1)
+    for pk, ref, level in screening:
+        found.append((pk, ref, level / top, level < CLEAR_LEVELS, False))
+    return sorted(found)
 
 
 def stimulus_file(stimulus_id: int) -> Path:

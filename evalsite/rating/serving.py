@@ -66,7 +66,10 @@ def _trial_image(trial: Trial, slot: str) -> bytes:
 
 
 def _example_image(rater: Rater, slot: str) -> bytes | None:
-    pairs = selectors.attention_pairs(rater.study)
+    # A practice pair (the study's own conditions) rather than the attention pair, so that the
+    # worked example does not teach raters what an attention check looks like.
+    pairs = {ref: options[0] for ref, options in selectors.practice_pairs(rater.study).items()}
+    pairs = pairs or selectors.attention_pairs(rater.study)
     if not pairs:
         return None
     reference = Reference.objects.select_related("study").get(pk=min(pairs))

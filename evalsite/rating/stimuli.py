@@ -3,7 +3,8 @@
 - ``attention-high`` level 0: JPEG quality 98 without chroma subsampling, near-lossless.
 - ``attention-low`` level 0: JPEG quality 5 after 4x down- and upsampling, heavily degraded.
 - ``screening-jpeg`` levels 0..K-1: JPEG at ``SCREENING_QUALITIES``, strongest artifacts first;
-  levels below ``CLEAR_LEVELS`` are the clearly visible ones the artifact test's pass mark counts.
+  levels below ``CLEAR_LEVELS`` are clearly visible; the artifact test uses them where the study's own
+  conditions are not clearly degraded enough (``selectors.artifact_candidates``).
 
 All are decoded to PNG under ``STUDY_DATA_DIR/<slug>/rater-stimuli/<image>/`` and stored as
 Stimulus rows with role ``attention`` or ``screening``, which exports and the Elo fit ignore.
@@ -25,6 +26,7 @@ ATTENTION_LOW = "attention-low"
 SCREENING_CODEC = "screening-jpeg"
 SCREENING_QUALITIES = (4, 8, 16, 32, 60)
 CLEAR_LEVELS = 2
+CLEAR_PSNR_DB = 30.0  # a study condition this far from its reference counts as clearly visible (artifact test)
 
 
 def _jpeg_roundtrip(image: Image.Image, quality: int, subsampling: int = 2) -> tuple[Image.Image, int]:

@@ -7,6 +7,7 @@ from evalsite.rating import views
 app_name = "rating"
 urlpatterns = [
     path("<slug:slug>/", views.entry, name="entry"),
+    path("<slug:slug>/preview/<str:token>/", views.preview, name="preview"),
     path("<slug:slug>/consent/", views.consent, name="consent"),
     path("<slug:slug>/instructions/", views.instructions, name="instructions"),
     path("<slug:slug>/display/", views.display, name="display"),

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from evalsite.rating import access, assignment, geometry, services
+from evalsite.rating import access, assignment, geometry, outcomes, services
 from evalsite.rating.access import message_page, rater_page, session_rater, visible_study
 from evalsite.rating.errors import RatingError
 from evalsite.rating.forms import DisplayForm, JudgmentForm
@@ -41,16 +41,40 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @never_cache
+@require_GET
+def preview(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """A researcher's preview link (from the study page): this browser walks the flow as that preview rater."""
+    study = visible_study(slug)
+    rater = Rater.objects.filter(study=study, token=token, preview=True).first()
+    if rater is None:
+        raise Http404("No such preview.")
+    request.session[access.session_key(study)] = rater.pk
+    return _next(rater)
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Plain paragraphs of the study's information sheet: blank lines separate them."""
+    return [" ".join(block.split()) for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+
+
+@never_cache
 @PAGE
 @rater_page
 def consent(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
-    """Information sheet and consent."""
+    """Information sheet and consent; declining deletes the rater (nothing identifying is kept)."""
     if request.method == "POST":
         if "agree" not in request.POST:
-            return render(request, "rating/declined.html", {"study": study})
+            services.decline_consent(rater=rater)
+            request.session.pop(access.session_key(study), None)
+            declined = outcomes.outcome(study, outcomes.DECLINED)
+            return render(request, "rating/declined.html", {"study": study, "outcome": declined})
         services.give_consent(rater=rater)
         return redirect("rating:instructions", slug=study.slug)
-    return render(request, "rating/consent.html", {"study": study})
+    return render(
+        request,
+        "rating/consent.html",
+        {"study": study, "paragraphs": _paragraphs(study.consent_text), "preview": rater.preview},
+    )
 
 
 @never_cache
@@ -75,6 +99,7 @@ def display(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
         "study": study,
         "crop_w": crop_w,
         "crop_h": crop_h,
+        "css_pixels": study.high_density == "css_pixels",
         "columns": geometry.columns(study),
         "gap": geometry.GAP_CSS_PX,
         "controls": geometry.CONTROLS_CSS_PX,
@@ -88,6 +113,8 @@ def display(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
         except RatingError as exc:
             if exc.code == "wrong_stage":
                 return redirect("rating:entry", slug=study.slug)
+            if exc.code in geometry.REFUSED_DEVICE_CODES:
+                context["outcome"] = outcomes.outcome(study, outcomes.REFUSED_DEVICE)
             return render(request, "rating/display.html", {**context, "error": exc.message, "code": exc.code})
         rater.refresh_from_db()
         return _next(rater)
@@ -131,6 +158,7 @@ def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
             "trial": current,
             "images": comparison_urls(study.slug, current.token),
             "flicker": study.mode == Study.Mode.FLICKER,
+            "view_both": study.mode == Study.Mode.FLICKER and study.flicker_view_both,
             "practice": practice,
             "practice_number": practice_done + 1,
             "done": done,
@@ -184,7 +212,9 @@ def done(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
 @rater_page
 def stopped(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
     """The end for a rater who was screened out or excluded."""
-    return message_page(request, study, "screened_out" if rater.stage == Rater.Stage.SCREENED_OUT else "excluded")
+    screened_out = rater.stage == Rater.Stage.SCREENED_OUT
+    code, ending = ("screened_out", outcomes.SCREENED_OUT) if screened_out else ("excluded", outcomes.EXCLUDED)
+    return message_page(request, study, code, ending=ending)
 
 
 @require_GET

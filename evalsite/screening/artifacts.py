@@ -1,16 +1,19 @@
 """Artifact-discrimination items: which of two images differs from the reference, and scoring.
 
-Each item shows the reference and, side by side, the reference again and a reconstruction
-with artifacts of a graded strength (``screening-jpeg`` stimuli, level 0 = strongest). The
-rater picks the one that differs. Levels below ``clear_levels`` are clearly visible to anyone
-with a working display and attention; the pass mark counts only those, the subtler items
-measure acuity for the researcher.
+Each item shows the reference and, side by side, the reference again and a degraded copy; the
+rater picks the one that differs. The copies are the study's own conditions, drawn across their
+difficulty (lowest bitrate of a codec = easiest, highest = hardest), so the test measures what
+the study asks raters to see. Items are either **clear** (artifacts anyone with a working display
+and attention sees: the study's own strongest conditions when measured as clearly degraded,
+else strong ``screening-jpeg`` copies) or **graded**. The pass mark counts only the clear items;
+the graded ones measure acuity for the researcher. No candidate is used twice in one attempt.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,40 +21,81 @@ SIDES = ("left", "right")
 
 
 @dataclass(frozen=True)
-class ArtifactSpec:
-    """One item: which reference, which artifact level and on which side the artifacts are."""
+class Candidate:
+    """A degraded copy the test may show: ``key`` names it for the caller (e.g. a stimulus id).
 
-    image_index: int
-    level: int
+    ``difficulty`` runs from 0 (strongest artifacts of its ladder) to 1 (the subtlest); ``own``
+    marks the study's own conditions, preferred over ``screening-jpeg`` copies.
+    """
+
+    key: int
+    image: int
+    difficulty: float
+    clear: bool
+    own: bool
+
+
+@dataclass(frozen=True)
+class ArtifactSpec:
+    """One item: which candidate, on which side the artifacts are, and whether the pass mark counts it."""
+
+    key: int
+    image: int
+    difficulty: float
     odd: str
     clear: bool
 
 
 def clear_item_count(items: int, pass_mark: int) -> int:
-    """How many of ``items`` are clearly visible: at least three quarters, and one more than the pass mark."""
-    return min(items, max(pass_mark + 1, math.ceil(items * 0.75)))
+    """How many of ``items`` are clearly visible: at least half, and one more than the pass mark."""
+    return min(items, max(pass_mark + 1, math.ceil(items / 2)))
 
 
-def plan_items(
-    *, items: int, pass_mark: int, levels: int, clear_levels: int, images: int, seed: int
-) -> list[ArtifactSpec]:
-    """A shuffled test of ``items`` items over ``images`` references and ``levels`` artifact levels."""
-    if items < 1 or levels < 1 or images < 1:
-        raise ValueError(f"an artifact test needs items, levels and images (got {items}, {levels}, {images})")
-    if not 0 < clear_levels <= levels:
-        raise ValueError(f"clear_levels must be in 1..{levels}, got {clear_levels}")
+def _take(pool: list[Candidate], count: int, used_images: Counter[int], rng: random.Random) -> list[Candidate]:
+    """``count`` of ``pool`` (which keeps the rest): the study's own first, then images used least."""
+    chosen = []
+    for _ in range(min(count, len(pool))):
+        best = min(pool, key=lambda c: (not c.own, used_images[c.image], rng.random()))
+        pool.remove(best)
+        used_images[best.image] += 1
+        chosen.append(best)
+    return chosen
+
+
+def _spread(pool: list[Candidate], count: int, used_images: Counter[int], rng: random.Random) -> list[Candidate]:
+    """``count`` of ``pool`` (which keeps the rest) spread evenly over its range of difficulty."""
+    chosen = []
+    for i in range(min(count, len(pool))):
+        target = (i + 0.5) / count
+        best = min(pool, key=lambda c: (abs(c.difficulty - target), used_images[c.image], rng.random()))
+        pool.remove(best)
+        used_images[best.image] += 1
+        chosen.append(best)
+    return chosen
+
+
+def plan_items(candidates: Iterable[Candidate], *, items: int, pass_mark: int, seed: int) -> list[ArtifactSpec]:
+    """A shuffled test of up to ``items`` distinct candidates: clear ones for the pass mark, graded ones spread.
+
+    ``clear_item_count`` items are clear (the study's own first); the rest are graded, drawn
+    from the study's own non-clear conditions across their difficulty (``screening-jpeg``
+    copies only when the study has none). When a pool runs short the other fills in; with
+    fewer candidates than ``items`` the test is shorter, never repeated.
+    """
+    if items < 1:
+        raise ValueError(f"an artifact test needs at least one item, got {items}")
     rng = random.Random(seed)
+    pool = sorted(candidates, key=lambda c: c.key)
+    if not pool:
+        raise ValueError("an artifact test needs candidates")
+    clear = [c for c in pool if c.clear]
+    graded = [c for c in pool if not c.clear and c.own] or [c for c in pool if not c.clear]
     n_clear = clear_item_count(items, pass_mark)
-    subtle = list(range(clear_levels, levels)) or list(range(levels))
-    specs = [
-        ArtifactSpec(
-            image_index=rng.randrange(images),
-            level=(i % clear_levels) if i < n_clear else subtle[(i - n_clear) % len(subtle)],
-            odd=rng.choice(SIDES),
-            clear=i < n_clear,
-        )
-        for i in range(items)
-    ]
+    used: Counter[int] = Counter()
+    chosen = _take(clear, n_clear, used, rng)
+    chosen += _spread(graded, items - len(chosen), used, rng)
+    chosen += _take(clear, items - len(chosen), used, rng)
+    specs = [ArtifactSpec(c.key, c.image, c.difficulty, odd=rng.choice(SIDES), clear=c.clear) for c in chosen]
     rng.shuffle(specs)
     return specs
 

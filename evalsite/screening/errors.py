@@ -8,6 +8,7 @@ MESSAGES: dict[str, str] = {
     "wrong_stage": "That test is not available now; you have been taken to where you left off.",
     "already_finished": "You have already completed this test.",
     "incomplete": "Please answer every item before continuing.",
+    "not_a_number": "Please type only digits (0-9) for each plate, or leave it empty if you see no number.",
     "no_screening_stimuli": "This study has no artifact test images yet; please contact the researcher.",
 }
 

@@ -5,7 +5,8 @@ background colour; every dot's lightness is jittered so that the digit cannot be
 lightness alone. For a ``protan``, ``deutan`` or ``tritan`` plate the two colours lie on a
 confusion line of that dichromacy: they differ only in the excitation of the L, M or S cones
 respectively, so a viewer missing that cone class sees both alike and cannot read the digit.
-The ``control`` plate differs in lightness, which everyone can read.
+The ``control`` plate is a near-black figure on a light grey ground (no hue difference, and a
+luminance contrast above 7:1 even with the dot jitter), which everyone reads, colour-blind or not.
 
 Each attempt draws fresh digits, dot layouts and colours from its own seed, so answers cannot
 be shared between raters; the same ``PlateSpec`` always renders the same image.
@@ -14,6 +15,7 @@ be shared between raters; the same ``PlateSpec`` always renders the same image.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,6 +27,8 @@ AXES = ("protan", "deutan", "tritan")
 CONTROL = "control"
 DIGITS = "23456789"
 PLATE_PX = 360
+CONTROL_FIGURE, CONTROL_BACKGROUND = 0.01, 0.55  # linear grey levels of the control plate
+LIGHTNESS_JITTER = (0.78, 1.18)  # every dot's colour is scaled by a random factor in this range
 
 # Linear sRGB -> XYZ (D65) and XYZ -> LMS (Hunt-Pointer-Estevez).
 _RGB_TO_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
@@ -57,9 +61,10 @@ def plan_plates(count: int, seed: int) -> list[PlateSpec]:
 
 def confusion_colours(axis: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Figure and background colours (linear RGB, 0..1) that only the ``axis`` cone class tells apart."""
-    base = np.array([0.32, 0.30, 0.26]) + rng.uniform(-0.04, 0.04, 3)
     if axis == CONTROL:
-        return base * 0.42, base
+        # Neutral greys far apart in luminance: readable with any (or no) colour vision.
+        return np.full(3, CONTROL_FIGURE), np.full(3, CONTROL_BACKGROUND)
+    base = np.array([0.32, 0.30, 0.26]) + rng.uniform(-0.04, 0.04, 3)
     direction = np.linalg.solve(_RGB_TO_LMS, np.eye(3)[_CONE[axis]])
     direction /= np.abs(direction).max()
     # The largest step along the confusion line that keeps both colours (with lightness jitter) in gamut.
@@ -124,13 +129,18 @@ def render_plate(spec: PlateSpec, size: int = PLATE_PX) -> Image.Image:
     mask = digit_mask(spec.digit, size, rng)
     dots = _dots(size, rng)
     inside = mask[np.clip(dots[:, 1].astype(int), 0, size - 1), np.clip(dots[:, 0].astype(int), 0, size - 1)]
-    colours = np.where(inside[:, None], figure, background) * rng.uniform(0.78, 1.18, (len(dots), 1))
+    colours = np.where(inside[:, None], figure, background) * rng.uniform(*LIGHTNESS_JITTER, (len(dots), 1))
     srgb = _to_srgb(colours)
     image = Image.new("RGB", (size, size), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     for (x, y, r), colour in zip(dots, srgb, strict=True):
         draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in colour))
     return image
+
+
+def is_answer(answer: str) -> bool:
+    """Whether ``answer`` can be scored: digits 0-9 (spaces around ignored), or empty for "I see no number"."""
+    return re.fullmatch(r"[0-9]*", answer.strip()) is not None
 
 
 def is_correct(spec: PlateSpec, answer: str) -> bool:

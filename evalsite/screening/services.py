@@ -16,7 +16,6 @@ from django.utils import timezone
 from evalsite.rating import selectors
 from evalsite.rating.models import Rater, RaterEvent, lock_rater
 from evalsite.rating.stages import stage_after
-from evalsite.rating.stimuli import CLEAR_LEVELS
 from evalsite.screening import artifacts, plates
 from evalsite.screening.errors import ScreeningError
 from evalsite.screening.models import ScreeningAttempt, ScreeningItem
@@ -34,25 +33,25 @@ def _colour_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
 
 def _artifact_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
     study = attempt.rater.study
-    ladders = selectors.screening_ladders(study)
-    references = sorted(ladders)
-    if not references:
+    candidates = [
+        artifacts.Candidate(key=pk, image=ref, difficulty=difficulty, clear=clear, own=own)
+        for pk, ref, difficulty, clear, own in selectors.artifact_candidates(study)
+    ]
+    if not any(c.clear for c in candidates):
         raise ScreeningError("no_screening_stimuli")
-    levels = min(len(ladder) for ladder in ladders.values())
     specs = artifacts.plan_items(
-        items=study.artifact_items,
-        pass_mark=study.artifact_pass,
-        levels=levels,
-        clear_levels=min(CLEAR_LEVELS, levels),
-        images=len(references),
-        seed=attempt.seed,
+        candidates, items=study.artifact_items, pass_mark=study.artifact_pass, seed=attempt.seed
     )
-    items = []
-    for i, spec in enumerate(specs):
-        reference = references[spec.image_index]
-        stored = {**asdict(spec), "reference": reference, "stimulus": ladders[reference][spec.level]}
-        items.append(ScreeningItem(attempt=attempt, index=i, spec=stored, expected=spec.odd))
-    return items
+    # The spec stays on the server (ScreeningItem); "stimulus" and "reference" are what serving.py shows.
+    return [
+        ScreeningItem(
+            attempt=attempt,
+            index=i,
+            spec={**asdict(spec), "reference": spec.image, "stimulus": spec.key},
+            expected=spec.odd,
+        )
+        for i, spec in enumerate(specs)
+    ]
 
 
 def start_attempt(*, rater: Rater, kind: str) -> ScreeningAttempt:
@@ -86,7 +85,10 @@ def submit_attempt(*, attempt: ScreeningAttempt, answers: Mapping[int, str]) -> 
         items = list(attempt.items.all())
         study = rater.study
         if attempt.kind == ScreeningAttempt.Kind.COLOUR:
-            # An empty answer means "I see no number", which is wrong on every plate.
+            # An empty answer means "I see no number", which is wrong on every plate; anything but
+            # digits is a typo, refused so that the rater can correct it rather than scored wrong.
+            if any(not plates.is_answer(answers.get(item.index, "")) for item in items):
+                raise ScreeningError("not_a_number")
             for item in items:
                 item.answer = answers.get(item.index, "").strip()[:16]
                 item.correct = plates.is_correct(plates.PlateSpec(**item.spec), item.answer)
@@ -96,7 +98,13 @@ def submit_attempt(*, attempt: ScreeningAttempt, answers: Mapping[int, str]) -> 
             if any(answers.get(item.index) not in artifacts.SIDES for item in items):
                 raise ScreeningError("incomplete")
             specs = [
-                artifacts.ArtifactSpec(**{k: item.spec[k] for k in ("image_index", "level", "odd", "clear")})
+                artifacts.ArtifactSpec(
+                    key=item.spec["stimulus"],
+                    image=item.spec["reference"],
+                    difficulty=item.spec.get("difficulty", 0.0),
+                    odd=item.spec["odd"],
+                    clear=item.spec["clear"],
+                )
                 for item in items
             ]
             for item in items:

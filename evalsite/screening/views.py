@@ -27,7 +27,7 @@ def _run(request: HttpRequest, study: Study, rater: Rater, kind: str, template: 
         try:
             services.submit_attempt(attempt=attempt, answers=answers)
         except ScreeningError as exc:
-            if exc.code != "incomplete":
+            if exc.code not in ("incomplete", "not_a_number"):
                 rater.refresh_from_db()
                 return redirect(page_for(rater), slug=study.slug)
             error = exc.message
@@ -36,7 +36,7 @@ def _run(request: HttpRequest, study: Study, rater: Rater, kind: str, template: 
             return redirect(page_for(rater), slug=study.slug)
     items = []
     for item in attempt.items.all():
-        # An answer already given is kept when the page comes back with "please answer every item".
+        # Answers already given are kept when the page comes back with "please answer every item" or "digits only".
         shown = {"index": item.index, "answer": request.POST.get(f"item-{item.index}", "")}
         if kind == ScreeningAttempt.Kind.COLOUR:
             shown["url"] = image_url(study.slug, item.token, "plate")

@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from evalsite.studies.schema import CROP, DESIGNS, MODES, SECTIONS, SETTINGS, STUDY_FIELDS, Setting, Value
+from evalsite.studies.schema import CROP, DESIGNS, MODES, OUTCOMES, SECTIONS, SETTINGS, STUDY_FIELDS, Setting, Value
 from pico.codecs import get_codec
 from pico.errors import PicoError
 from pico.images import ImageRefused, load_reference
@@ -112,10 +112,31 @@ class StudyConfig:
     break_every: int
     attention_rate: float
     attention_max_failures: int
+    attention_min: int
+    repeat_share: float
     target_judgments: int
     design: str  # balanced | adaptive
     completion_code: str
     completion_redirect: str
+    require_crowd_id: bool
+    allow_ties: bool
+    high_density: str
+    max_pixel_ratio: float
+    flicker_view_both: bool
+    consent_title: str
+    consent_duration: str
+    consent_pay: str
+    consent_contact: str
+    consent_ethics_reference: str
+    consent_retention: str
+    consent_text: str
+    consent_version: str
+    retention_days: int
+    # [completion.<outcome>] tables other than completed: {outcome: {"code": ..., "redirect": ...}}
+    outcomes: dict[str, dict[str, str]]
+    # Settings that work but probably not as meant (e.g. no attention checks): printed by create_study,
+    # shown on the create form's study page and kept in the generation note. Never block creation.
+    warnings: tuple[StudyProblem, ...] = ()
 
     @property
     def codecs_by_name(self) -> dict[str, CodecSpec]:
@@ -128,7 +149,8 @@ class StudyConfig:
 
     def study_fields(self) -> dict[str, Any]:
         """Values of the :class:`~evalsite.studies.models.Study` fields this file sets."""
-        return {"title": self.title, "description": self.description} | {f: getattr(self, f) for f in STUDY_FIELDS}
+        fields = {f: getattr(self, f) for f in STUDY_FIELDS}
+        return {"title": self.title, "description": self.description, **fields, "outcomes": self.outcomes}
 
 
 # Which keys each table accepts; anything else is reported as unknown (catches typos early).
@@ -136,7 +158,9 @@ TOP_KEYS = {"slug", "title", "description", "images", "codecs", "ladder", *SECTI
 IMAGES_KEYS = {"folder", "include"}
 CODEC_KEYS = {"name", "definition", "listing", "bpp", "match"}
 LADDER_KEYS = {"bpp"}
-STRUCTURED_KEYS = {"presentation": {"crop_positions"}}  # settings sections' keys that are not in the table
+# settings sections' keys that are not in the table
+STRUCTURED_KEYS = {"presentation": {"crop_positions"}, "completion": set(OUTCOMES)}
+OUTCOME_KEYS = {"code", "redirect"}
 SECTION_KEYS = {
     section: {s.key for s in SETTINGS.values() if s.section == section} | STRUCTURED_KEYS.get(section, set())
     for section in SECTIONS
@@ -264,6 +288,8 @@ def parse_study(
     redirect = values["completion_redirect"]
     if redirect and not redirect.startswith(("https://", "http://")):
         r.problem("completion.redirect", f"expected an http(s) URL, got {redirect!r}")
+    outcomes = _read_outcomes(r, tables["completion"], values)
+    warnings = _check_attention(values)
 
     if r.problems:
         raise StudyFileError(str(source), r.problems)
@@ -277,8 +303,93 @@ def parse_study(
         codecs=tuple(codecs),
         crop_positions=crop_positions,
         crops=crops,
+        outcomes=outcomes,
+        warnings=tuple(warnings),
         **values,
     )
+
+
+def most_attention_checks(*, trials_per_rater: int, attention_rate: float, attention_min: int) -> int:
+    """Attention checks in a full session: ``max(attention_min, round(trials x rate))``, never all of it.
+
+    The rule of docs/studies.md, as ``rating/scheduler.py: plan_session`` applies it; a session the pair
+    design shortens gets fewer (but never fewer than ``attention_min``, room permitting).
+    """
+    if trials_per_rater < 2:
+        return 0
+    return min(trials_per_rater - 1, max(attention_min, round(trials_per_rater * attention_rate)))
+
+
+def _check_attention(values: dict[str, Any]) -> list[StudyProblem]:
+    """Warnings when automatic exclusion can never fire: no attention checks, or fewer than the threshold needs.
+
+    Warnings rather than problems: a researcher may mean to exclude by hand only; the defaults never warn.
+    """
+    checks = most_attention_checks(
+        trials_per_rater=values["trials_per_rater"],
+        attention_rate=values["attention_rate"],
+        attention_min=values["attention_min"],
+    )
+    limit = values["attention_max_failures"]
+    if checks == 0:
+        return [
+            StudyProblem(
+                "rating.attention_min",
+                "raters get no attention checks, so no rater is ever excluded automatically; "
+                "set attention_min (e.g. 2) to check attention",
+            )
+        ]
+    if checks <= limit:
+        return [
+            StudyProblem(
+                "rating.attention_max_failures",
+                f"a rater gets at most {checks} attention checks, so more than {limit} failures can never happen "
+                f"and nobody is excluded automatically; set attention_max_failures to at most {checks - 1} or "
+                "raise attention_min",
+            )
+        ]
+    return []
+
+
+def _read_outcomes(r: _Reader, completion: dict, values: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """``[completion.<outcome>]`` tables, each with ``code`` and ``redirect`` (``{code}`` is substituted).
+
+    ``[completion.completed]`` sets the same fields as the older ``[completion] code/redirect``
+    (written into ``values``); the other outcomes are returned.
+    """
+    code_setting, redirect_setting = SETTINGS["completion.code"], SETTINGS["completion.redirect"]
+    found: dict[str, dict[str, str]] = {}
+    for outcome in OUTCOMES:
+        if outcome not in completion:
+            continue
+        where = f"completion.{outcome}"
+        table = completion[outcome]
+        if not isinstance(table, dict):
+            r.problem(
+                where, f'expected a table [{where}] with code = "..." and redirect = "https://...", got {table!r}'
+            )
+            continue
+        r.unknown(table, OUTCOME_KEYS, prefix=f"{where}.")
+        entry: dict[str, str] = {}
+        for key, setting in (("code", code_setting), ("redirect", redirect_setting)):
+            if key not in table:
+                continue
+            try:
+                entry[key] = str(setting.parse(table[key]))
+            except ValueError as exc:
+                r.problem(f"{where}.{key}", str(exc))
+        redirect = entry.get("redirect", "")
+        if redirect and not redirect.startswith(("https://", "http://")):
+            r.problem(f"{where}.redirect", f"expected an http(s) URL, got {redirect!r}")
+        if outcome != "completed":
+            found[outcome] = entry
+            continue
+        for key, field in (("code", "completion_code"), ("redirect", "completion_redirect")):
+            if key in entry and values[field] and values[field] != entry[key]:
+                r.problem(f"{where}.{key}", f"differs from [completion] {key} = {values[field]!r}; keep one of them")
+            elif key in entry:
+                values[field] = entry[key]
+    return found
 
 
 def _read_images(r: _Reader, data: dict, base: Path) -> tuple[Path, list[Path]]:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from evalsite.rating import results
 from evalsite.studies import selectors
 from evalsite.studies.models import Study
+from evalsite.studies.services import analysis_dir
 from pico.csvtable import write_table_atomic
 from pico.manifest import write_manifest
 
@@ -29,8 +31,17 @@ RATER_COLUMNS = [
     "attention_failures",
     "median_response_ms",
     "agreement",
+    "repeats",
+    "consistency",
     "started_at",
     "completed_at",
+    # Viewing conditions, measured at the display check (docs/rating.md), and the consent given.
+    "device_pixel_ratio",
+    "window_width",
+    "window_height",
+    "browser",
+    "zoom_hint",
+    "consent_version",
 ]
 
 
@@ -60,6 +71,23 @@ def write_raters(study: Study, path: str | Path) -> int:
     return len(rows)
 
 
+def write_decisions(study: Study, path: str | Path) -> int:
+    """Write prolific-decisions.csv: approve / reject / return / none per crowd id, with reason and code."""
+    rows = results.decision_rows(study)
+    write_table_atomic(path, results.DECISION_COLUMNS, rows)
+    return len(rows)
+
+
+def write_approve_list(study: Study, path: str | Path) -> int:
+    """Write prolific-approve.txt: the participant ids to approve, one per line (Prolific's bulk approve)."""
+    ids = [row["participant_id"] for row in results.decision_rows(study) if row["decision"] == "approve"]
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text("".join(f"{pid}\n" for pid in ids), encoding="utf-8")
+    tmp.replace(target)
+    return len(ids)
+
+
 def build_bundle(study: Study, folder: Path, *, analysis_dir: Path | None = None) -> Path:
     """Write ``<slug>-bundle.zip`` in ``folder``: study file, manifest, judgments, raters and analysis outputs.
 
@@ -86,3 +114,43 @@ def build_bundle(study: Study, folder: Path, *, analysis_dir: Path | None = None
     tmp.write_bytes(buffer.getvalue())
     tmp.replace(target)
     return target
+
+
+def _bundle(study: Study, path: Path) -> int:
+    built = build_bundle(study, path.parent, analysis_dir=analysis_dir(study))
+    built.replace(path)
+    return 1
+
+
+EXPORTS: dict[str, Callable[[Study, Path], int]] = {
+    "judgments.csv": write_judgments,
+    "manifest.csv": write_manifest_csv,
+    "raters.csv": write_raters,
+    "prolific-decisions.csv": write_decisions,
+    "prolific-approve.txt": write_approve_list,
+    "bundle.zip": _bundle,
+}
+"""Every download of a study, by name: the study page's export links and the API's exports endpoint."""
+
+
+def write_export(study: Study, name: str, folder: Path, *, include_excluded: bool = False) -> Path:
+    """Write export ``name`` (a key of :data:`EXPORTS`) of ``study`` into ``folder``; its path.
+
+    ``include_excluded`` applies to judgments.csv: excluded raters' rows are added, flagged.
+    """
+    path = folder / name
+    if name == "judgments.csv":
+        write_judgments(study, path, include_excluded=include_excluded)
+    else:
+        EXPORTS[name](study, path)
+    return path
+
+
+def download_name(study: Study, name: str) -> str:
+    """The file name a download of export ``name`` gets: the bundle's own name, else ``<slug>-<name>``."""
+    return f"{study.slug}-bundle.zip" if name == "bundle.zip" else f"{study.slug}-{name}"
+
+
+def content_type(name: str) -> str:
+    """The MIME type of export ``name``."""
+    return {".zip": "application/zip", ".txt": "text/plain"}.get(Path(name).suffix, "text/csv")

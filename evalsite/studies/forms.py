@@ -18,7 +18,7 @@ from django.conf import settings
 
 from evalsite.studies.config import IMAGE_SUFFIXES, SLUG_RE
 from evalsite.studies.models import Study
-from evalsite.studies.schema import SETTINGS
+from evalsite.studies.schema import OUTCOMES, SETTINGS
 from pico.codecs import list_codecs
 
 MAX_ZIP_BYTES = 200 * 1024 * 1024
@@ -63,12 +63,37 @@ def _bpp_list(text: str) -> list[float]:
 
 
 def setting_field(path: str, **options: Any) -> forms.Field:
-    """A form field for study-file key ``path``: choices or lower bound, initial value and help from schema.py."""
+    """A form field for study-file key ``path``: choices or bounds, initial value and help from schema.py.
+
+    Not required: a value left out (a client posting only some fields) takes the study file's default.
+    """
     setting = SETTINGS[path]
-    options = {"initial": setting.default, "help_text": setting.help, **options}
+    options = {"initial": setting.default, "help_text": setting.help, "required": False, **options}
     if setting.choices:
         return forms.ChoiceField(choices=[(c, c.replace("_", " ")) for c in setting.choices], **options)
+    if setting.kind is bool:
+        return forms.BooleanField(**options)
+    if setting.kind is str:
+        long = (setting.max_length or 0) > 500
+        widget = forms.Textarea(attrs={"rows": 4}) if long else None
+        return forms.CharField(max_length=setting.max_length, widget=widget, **options)
+    if setting.kind is float:
+        return forms.FloatField(min_value=setting.minimum, **options)
     return forms.IntegerField(min_value=int(setting.minimum), **options)
+
+
+def outcome_field(outcome: str, key: str) -> forms.CharField:
+    """``code`` or ``redirect`` of ``[completion.<outcome>]`` (the completed outcome uses the table's fields)."""
+    setting = SETTINGS[f"completion.{key}"]
+    help_text = {
+        "code": "Empty = a study-wide code made for this outcome (shown on the study page).",
+        "redirect": "Empty = the completed outcome's redirect, with this outcome's code for {code}.",
+    }[key]
+    label = f"{outcome.replace('_', ' ').capitalize()}: {key}"
+    return forms.CharField(required=False, max_length=setting.max_length, label=label, help_text=help_text)
+
+
+OTHER_OUTCOMES = [o for o in OUTCOMES if o != "completed"]
 
 
 class CreateStudyForm(forms.Form):
@@ -90,6 +115,46 @@ class CreateStudyForm(forms.Form):
         label="Pair design",
         help_text="adaptive: judgments go where BD-rates are read, refreshed from the live Elo (docs/rating.md).",
     )
+    min_view_ms = setting_field("presentation.min_view_ms", label="Minimum viewing time (ms)")
+    # Screening and quality control (docs/rating.md): the study file checks that exclusion can fire.
+    colour_plates = setting_field("screening.colour_plates")
+    colour_pass = setting_field("screening.colour_pass")
+    artifact_items = setting_field("screening.artifact_items")
+    artifact_pass = setting_field("screening.artifact_pass")
+    practice_trials = setting_field("rating.practice_trials")
+    break_every = setting_field("rating.break_every")
+    attention_rate = setting_field("rating.attention_rate")
+    attention_min = setting_field("rating.attention_min")
+    attention_max_failures = setting_field("rating.attention_max_failures")
+    repeat_share = setting_field("rating.repeat_share", label="Repeated pairs (share)")
+
+    # Crowd platform: a code and a redirect per outcome ([completion] and [completion.<outcome>]).
+    completion_code = setting_field("completion.code", label="Completed: code")
+    completion_redirect = setting_field("completion.redirect", label="Completed: redirect")
+    screened_out_code = outcome_field("screened_out", "code")
+    screened_out_redirect = outcome_field("screened_out", "redirect")
+    excluded_code = outcome_field("excluded", "code")
+    excluded_redirect = outcome_field("excluded", "redirect")
+    declined_code = outcome_field("declined", "code")
+    declined_redirect = outcome_field("declined", "redirect")
+    refused_device_code = outcome_field("refused_device", "code")
+    refused_device_redirect = outcome_field("refused_device", "redirect")
+    require_crowd_id = setting_field("rating.require_crowd_id", label="Require a crowd id")
+    allow_ties = setting_field("rating.allow_ties", label="Allow “can't decide”")
+    # Viewing conditions.
+    high_density = setting_field("presentation.high_density", label="High-density screens")
+    max_pixel_ratio = setting_field("presentation.max_pixel_ratio", label="Largest pixel ratio (with refuse)")
+    flicker_view_both = setting_field("presentation.flicker_view_both", label="Flicker: view both copies first")
+    # The information sheet raters consent to.
+    consent_title = setting_field("consent.title", label="Information sheet: title")
+    consent_duration = setting_field("consent.duration", label="Duration")
+    consent_pay = setting_field("consent.pay", label="Payment")
+    consent_contact = setting_field("consent.contact", label="Contact")
+    consent_ethics_reference = setting_field("consent.ethics_reference", label="Ethics reference")
+    consent_retention = setting_field("consent.retention", label="Data retention (in words)")
+    consent_text = setting_field("consent.text", label="More information (paragraphs)")
+    consent_version = setting_field("consent.version", label="Consent version")
+    retention_days = setting_field("consent.retention_days", label="Purge identifiers after (days)")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -154,10 +219,19 @@ class CreateStudyForm(forms.Form):
             lines += ["[[codecs]]", f"name = {json.dumps(codec)}", ""]
         sections: dict[str, list[str]] = {}
         for setting in SETTINGS.values():
-            if setting.key in self.fields:
-                sections.setdefault(setting.section, []).append(f"{setting.key} = {json.dumps(d[setting.key])}")
+            name = setting.form_field
+            if name in self.fields and d.get(name) not in ("", None):  # left out: the file's default
+                sections.setdefault(setting.section, []).append(f"{setting.key} = {json.dumps(d[name])}")
         for section, settings_lines in sections.items():
             lines += [f"[{section}]", *settings_lines, ""]
+        for outcome in OTHER_OUTCOMES:
+            entry = [
+                f"{key} = {json.dumps(d[f'{outcome}_{key}'])}"
+                for key in ("code", "redirect")
+                if d.get(f"{outcome}_{key}")
+            ]
+            if entry:
+                lines += [f"[completion.{outcome}]", *entry, ""]
         return "\n".join(lines)
 
 

@@ -56,6 +56,8 @@ class Study(models.Model):
     break_every = models.PositiveIntegerField(**_from_study_file("rating.break_every"))
     attention_rate = models.FloatField(**_from_study_file("rating.attention_rate"))
     attention_max_failures = models.PositiveIntegerField(**_from_study_file("rating.attention_max_failures"))
+    attention_min = models.PositiveIntegerField(**_from_study_file("rating.attention_min"))
+    repeat_share = models.FloatField(**_from_study_file("rating.repeat_share"))
     colour_plates = models.PositiveIntegerField(**_from_study_file("screening.colour_plates"))
     colour_pass = models.PositiveIntegerField(**_from_study_file("screening.colour_pass"))
     artifact_items = models.PositiveIntegerField(**_from_study_file("screening.artifact_items"))
@@ -80,6 +82,36 @@ class Study(models.Model):
     )
     completion_code = models.CharField(blank=True, **_from_study_file("completion.code"))
     completion_redirect = models.URLField(blank=True, **_from_study_file("completion.redirect"))
+
+    class Outcome(models.TextChoices):
+        """How a rater's session ends (schema.OUTCOMES); each has a code and a redirect (rating/outcomes.py)."""
+
+        COMPLETED = "completed"
+        SCREENED_OUT = "screened_out"
+        EXCLUDED = "excluded"
+        DECLINED = "declined"
+        REFUSED_DEVICE = "refused_device"
+
+    # The other ends of a session ([completion.<outcome>] tables): {outcome: {"code": ..., "redirect": ...}}.
+    # "completed" lives in completion_code / completion_redirect above; see rating/outcomes.py for defaults.
+    outcomes = models.JSONField(
+        default=dict, blank=True, help_text="Code and redirect per outcome other than completed, from the study file."
+    )
+    require_crowd_id = models.BooleanField(**_from_study_file("rating.require_crowd_id"))
+    allow_ties = models.BooleanField(**_from_study_file("rating.allow_ties"))
+    high_density = models.CharField(max_length=16, **_from_study_file("presentation.high_density"))
+    max_pixel_ratio = models.FloatField(**_from_study_file("presentation.max_pixel_ratio"))
+    flicker_view_both = models.BooleanField(**_from_study_file("presentation.flicker_view_both"))
+    # The information sheet raters consent to (rating/consent.html); consent_version is stored with each consent.
+    consent_title = models.CharField(**_from_study_file("consent.title"))
+    consent_duration = models.CharField(blank=True, **_from_study_file("consent.duration"))
+    consent_pay = models.CharField(blank=True, **_from_study_file("consent.pay"))
+    consent_contact = models.CharField(blank=True, **_from_study_file("consent.contact"))
+    consent_ethics_reference = models.CharField(blank=True, **_from_study_file("consent.ethics_reference"))
+    consent_retention = models.CharField(blank=True, **_from_study_file("consent.retention"))
+    consent_text = models.TextField(blank=True, **_from_study_file("consent.text"))
+    consent_version = models.CharField(blank=True, **_from_study_file("consent.version"))
+    retention_days = models.PositiveIntegerField(**_from_study_file("consent.retention_days"))
 
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)

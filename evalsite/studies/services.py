@@ -41,6 +41,7 @@ ERROR_MESSAGES = {
     "no_stimuli": "Study {slug!r} has no reconstructions yet; generate them before launching.",
     "generation_running": "Study {slug!r} is still generating its reconstructions; wait until it is done.",
     "wrong_study": "Rater {rater} does not take part in study {slug!r}.",
+    "no_study_file": "Study {slug!r} was made from a file on the server: rerun `manage.py create_study FILE` there.",
 }
 
 
@@ -65,15 +66,18 @@ def _event(study: Study, action: str, actor: User | None = None, detail: str = "
     StudyEvent.objects.create(study=study, actor=actor, action=action, detail=detail)
 
 
-def create_study_from_file(path: str | Path, *, owner: User, progress: Progress | None = None) -> Study:
+def create_study_from_file(
+    path: str | Path, *, owner: User, progress: Progress | None = None, config: StudyConfig | None = None
+) -> Study:
     """Validate a study file, generate its reconstructions (resumable) and import them as a draft study.
 
     Every problem with the file, its images or its codecs is raised as
     :class:`~evalsite.studies.config.StudyFileError` before anything is generated. Running it
     again for the same draft study resumes an interrupted generation: the ladder's cache
-    skips every reconstruction already made.
+    skips every reconstruction already made. ``config`` is the file already validated, if the caller
+    read it first (``create_study`` does, to print its warnings before generation).
     """
-    config = load_study_file(path)
+    config = config or load_study_file(path)
     study = register_study(config=config, owner=owner, study_file=Path(path).read_text(encoding="utf-8"))
     return generate_study(study=study, config=config, progress=progress)
 
@@ -124,9 +128,35 @@ def generate_study(*, study: Study, config: StudyConfig, progress: Progress | No
     note = f"ready to launch ({outcome.computed} reconstructions made, {outcome.cached} reused)"
     if outcome.skipped:
         note += "; targets the ladder dropped: " + "; ".join(outcome.skipped)
+    warnings = [*(str(w) for w in config.warnings), *quality_warnings(study)]
+    if warnings:
+        note += "; warning: " + "; warning: ".join(warnings)
     _set_generation(study, Study.Generation.DONE, study.generation_total, study.generation_total, note)
     _event(study, "generated", None, note)
     return study
+
+
+def quality_warnings(study: Study) -> list[str]:
+    """What the generated pair design does to quality control: shortened sessions, exclusion that cannot fire.
+
+    Known only once the stimuli exist (the design's pairs); the study file's own checks are in
+    ``config.py``. Shown in the generation note (study page) and printed by ``create_study``.
+    """
+    plan = rating.session_plan(study=study)
+    warnings = []
+    if plan.length < study.trials_per_rater:
+        warnings.append(
+            f"rating.trials_per_rater: the pair design has {plan.compared} pairs, so each rater makes {plan.length} "
+            f"trials ({plan.compared} comparisons, {len(plan.attention)} attention checks, {len(plan.repeats)} "
+            f"repeats), not {study.trials_per_rater}"
+        )
+    if 0 < len(plan.attention) <= study.attention_max_failures:
+        warnings.append(
+            f"rating.attention_max_failures: raters get {len(plan.attention)} attention checks, so more than "
+            f"{study.attention_max_failures} failures never happen and nobody is excluded; set it to at most "
+            f"{len(plan.attention) - 1} or raise attention_min"
+        )
+    return warnings
 
 
 def ladder_jobs() -> int:
@@ -282,3 +312,19 @@ def include_rater(*, study: Study, rater: Rater, actor: User | None = None) -> N
     with transaction.atomic():
         rating.include_rater(rater=rater)
         _event(study, "rater_included", actor, f"rater {rater.pk}")
+
+
+def preview_study(*, study: Study, actor: User) -> Rater:
+    """A preview rater for ``actor`` to walk the study as raters do; left out of the study's data (rating.services)."""
+    with transaction.atomic():
+        rater = rating.start_preview(study=study)
+        _event(study, "preview", actor, f"preview rater {rater.pk}")
+    return rater
+
+
+def purge_identifiers(*, study: Study, actor: User | None = None) -> int:
+    """Remove the crowd ids and browser strings of a closed study's raters (judgments stay); returns how many."""
+    with transaction.atomic():
+        purged = rating.purge_identifiers(study=study)
+        _event(study, "identifiers_purged", actor, f"{purged} raters")
+    return purged

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django_tasks import task
 
 from evalsite.studies.config import StudyFileError, load_study_file
 from evalsite.studies.models import Study
 from evalsite.studies.scores import write_report
-from evalsite.studies.services import StudyError, analysis_dir, generate_study
+from evalsite.studies.services import StudyError, analysis_dir, generate_study, study_dir
 
 
 @task()
@@ -29,3 +31,23 @@ def report_task(study_id: int) -> str:
     study = Study.objects.get(pk=study_id)
     folder = write_report(study, analysis_dir(study))
     return str(folder)
+
+
+def queue_generation(study: Study, study_file: Path) -> None:
+    """Mark a draft's generation queued and hand it to the worker; finished reconstructions are reused."""
+    Study.objects.filter(pk=study.pk).update(generation=Study.Generation.QUEUED, generation_message="queued")
+    generate_study_task.enqueue(study.pk, str(study_file))
+
+
+def queue_regeneration(study: Study) -> None:
+    """Generate a draft made through the site (form or API) again: after a failure or a killed worker it resumes.
+
+    Raises :class:`StudyError` ``stimuli_frozen`` for a launched study, ``no_study_file`` for one
+    made with ``create_study`` from a file elsewhere on the server.
+    """
+    study_file = study_dir(study) / "study.toml"
+    if study.state != Study.State.DRAFT:
+        raise StudyError("stimuli_frozen", slug=study.slug, state=study.state)
+    if not study_file.is_file():
+        raise StudyError("no_study_file", slug=study.slug)
+    queue_generation(study, study_file)

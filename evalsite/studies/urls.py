@@ -15,6 +15,7 @@ urlpatterns = [
     path("<slug:slug>/report/", views.study_report, name="report"),
     path("<slug:slug>/share/", views.study_share, name="share"),
     path("<slug:slug>/generate/", views.study_generate, name="generate"),
+    path("<slug:slug>/preview/", views.study_preview, name="preview"),
     path("<slug:slug>/export/<str:name>", views.study_export, name="export"),
     path("<slug:slug>/analysis/<str:name>", views.study_analysis_file, name="analysis"),
     path("<slug:slug>/image/<str:kind>/<int:pk>/", views.study_image, name="image"),

@@ -20,14 +20,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from evalsite.errors import CodedError
 from evalsite.rating import results
-from evalsite.studies import exports, selectors, services
+from evalsite.studies import exports, selectors, services, tasks
 from evalsite.studies.config import StudyFileError, load_study_file
 from evalsite.studies.forms import CreateStudyForm
 from evalsite.studies.models import Reference, Stimulus, Study
 from evalsite.studies.scores import Scores, preview_scores
 from evalsite.studies.services import analysis_dir
-from evalsite.studies.tasks import generate_study_task, report_task
+from evalsite.studies.tasks import report_task
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -68,9 +69,10 @@ def study_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                 form.add_error(None, str(problem))
         else:
             study = services.register_study(config=config, owner=request.user, study_file=study_file.read_text())
-            Study.objects.filter(pk=study.pk).update(generation=Study.Generation.QUEUED, generation_message="queued")
-            generate_study_task.enqueue(study.pk, str(study_file))
+            tasks.queue_generation(study, study_file)
             messages.info(request, f"Study {slug} is being generated; this page updates as it goes.")
+            for warning in config.warnings:
+                messages.warning(request, str(warning))
             return redirect("studies:detail", slug=slug)
     return render(request, "studies/create.html", {"form": form})
 
@@ -100,6 +102,9 @@ def study_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             "gallery": gallery,
             "raters": raters,
             "rater_url": request.build_absolute_uri(results.rater_link(study)),
+            # Appended, not resolved: build_absolute_uri would percent-encode Prolific's {{%...%}} placeholders.
+            "prolific_url": request.build_absolute_uri(results.rater_link(study)) + "?" + results.PROLIFIC_QUERY,
+            "outcomes": results.study_outcomes(study),
             "has_report": report.is_file(),
             "events": study.events.select_related("actor")[:20],
         },
@@ -175,17 +180,27 @@ def rater_exclusion(request: AuthenticatedHttpRequest, slug: str, rater_id: int)
 
 @login_required
 @require_POST
+def study_preview(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """Walk the live study as a rater would, in this browser; the preview is left out of the study's data."""
+    study = selectors.study_for(request.user, slug)
+    try:
+        rater = services.preview_study(study=study, actor=request.user)
+    except CodedError as exc:
+        messages.error(request, f"No preview: {exc.message}")
+        return redirect("studies:detail", slug=slug)
+    return redirect(results.preview_link(rater))
+
+
+@login_required
+@require_POST
 def study_generate(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Run the generation of a draft made with the form again: after a failure or a killed worker it resumes."""
     study = selectors.study_for(request.user, slug)
-    study_file = services.study_dir(study) / "study.toml"
-    if study.state != Study.State.DRAFT:
-        messages.error(request, str(services.StudyError("stimuli_frozen", slug=study.slug, state=study.state)))
-    elif not study_file.is_file():
-        messages.error(request, "This study was made from a file on the server: rerun `manage.py create_study FILE`.")
+    try:
+        tasks.queue_regeneration(study)
+    except services.StudyError as exc:
+        messages.error(request, exc.message)
     else:
-        Study.objects.filter(pk=study.pk).update(generation=Study.Generation.QUEUED, generation_message="queued")
-        generate_study_task.enqueue(study.pk, str(study_file))
         messages.info(request, "Generation queued; finished reconstructions are reused.")
     return redirect("studies:detail", slug=slug)
 
@@ -220,17 +235,6 @@ def study_report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return redirect("studies:detail", slug=slug)
 
 
-EXPORTS = {
-    "judgments.csv": lambda study, folder, request: _written(
-        folder / "judgments.csv",
-        exports.write_judgments,
-        study,
-        include_excluded=request.GET.get("include_excluded") == "1",
-    ),
-    "manifest.csv": lambda study, folder, request: _written(folder / "manifest.csv", exports.write_manifest_csv, study),
-    "raters.csv": lambda study, folder, request: _written(folder / "raters.csv", exports.write_raters, study),
-    "bundle.zip": lambda study, folder, request: exports.build_bundle(study, folder, analysis_dir=analysis_dir(study)),
-}
 ANALYSIS_FILES = (
     "report.html",
     "curves.png",
@@ -242,24 +246,17 @@ ANALYSIS_FILES = (
 )
 
 
-def _written(path: Path, writer, study: Study, **options) -> Path:
-    writer(study, path, **options)
-    return path
-
-
 @login_required
 def study_export(request: AuthenticatedHttpRequest, slug: str, name: str) -> HttpResponse:
     """Download judgments.csv, manifest.csv, raters.csv or the bundle zip, made fresh from the database."""
     study = selectors.study_for(request.user, slug)
-    if name not in EXPORTS:
+    if name not in exports.EXPORTS:
         raise Http404("No such export")
     with tempfile.TemporaryDirectory(prefix="pico-export-") as tmp:
-        path = EXPORTS[name](study, Path(tmp), request)
-        content = path.read_bytes()
-        filename = path.name if name == "bundle.zip" else f"{study.slug}-{name}"
-    content_type = "application/zip" if name.endswith(".zip") else "text/csv"
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        include_excluded = request.GET.get("include_excluded") == "1"
+        path = exports.write_export(study, name, Path(tmp), include_excluded=include_excluded)
+        response = HttpResponse(path.read_bytes(), content_type=exports.content_type(name))
+    response["Content-Disposition"] = f'attachment; filename="{exports.download_name(study, name)}"'
     return response
 
 

@@ -138,7 +138,7 @@ def walk_rater() -> Callable[..., object]:
     Screening tests are answered correctly from the database; pass ``client`` to log that
     browser session in as the rater.
     """
-    from evalsite.rating import services
+    from evalsite.rating import selectors, services
     from evalsite.rating.access import session_key
     from evalsite.rating.models import Rater
     from evalsite.screening import services as screening
@@ -167,8 +167,8 @@ def walk_rater() -> Callable[..., object]:
                 screening.submit_attempt(attempt=attempt, answers={i.index: i.expected for i in attempt.items.all()})
             elif rater.stage == Rater.Stage.PRACTICE:
                 trial = services.issue_trial(rater=rater)
-                good = "left" if trial.a.codec == "attention-high" and trial.shown_left == "a" else None
-                good = good or ("left" if trial.b.codec == "attention-high" and trial.shown_left == "b" else "right")
+                right = selectors.golden_winner((trial.a_id, trial.b_id))
+                good = "left" if (trial.a_id if trial.shown_left == "a" else trial.b_id) == right else "right"
                 services.record_judgment(rater=rater, trial_token=trial.token, choice=good, response_ms=2000)
             else:
                 raise AssertionError(f"cannot walk a rater from {rater.stage} to {stage}")

@@ -31,12 +31,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 VIEWPORT = {"width": 1600, "height": 1000}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Researchers are created in every study fixture; a fast hasher keeps these tests quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """One headless Chromium for the session."""

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from evalsite.rating import selectors
 from evalsite.rating.models import Judgment, Rater, Trial
-from evalsite.rating.stimuli import ATTENTION_HIGH
 from evalsite.screening.models import ScreeningAttempt
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -29,6 +29,7 @@ def _study(make_rated_study, mode: str):
         qualities=(8, 30, 90),
         trials_per_rater=5,
         attention_rate=0.2,
+        attention_min=1,
         practice_trials=1,
         break_every=3,
         min_view_ms=300,
@@ -44,7 +45,7 @@ def _study(make_rated_study, mode: str):
 
 
 def _good_side(trial: Trial) -> str:
-    good = "a" if trial.a.codec == ATTENTION_HIGH else "b"
+    good = "a" if selectors.golden_winner((trial.a_id, trial.b_id)) == trial.a_id else "b"
     return "left" if trial.shown_left == good else "right"
 
 

@@ -22,7 +22,9 @@ def study(make_rated_study, add_codec, settings) -> Study:
     settings.TASKS = IMMEDIATE
     settings.RATING_MAX_JUDGMENTS_PER_MINUTE = 1000
     settings.RATING_SAMPLER = "nowhere.Sampler"  # adaptive studies ignore the configured sampler
-    study = make_rated_study(design="adaptive", trials_per_rater=100, attention_rate=0.0, practice_trials=0)
+    study = make_rated_study(
+        design="adaptive", trials_per_rater=100, attention_rate=0.0, attention_min=0, practice_trials=0
+    )
     add_codec(study)
     return study
 

@@ -136,6 +136,7 @@ def test_no_codec_level_bpp_or_file_name_reaches_the_rater(client, make_rated_st
         mode=mode,
         trials_per_rater=8,
         attention_rate=0.25,
+        attention_max_failures=2,  # the walk answers "right" blindly: failed checks must not end it early
         practice_trials=2,
         colour_plates=3,
         colour_pass=3,

@@ -54,7 +54,7 @@ def _race(target, count: int) -> list[object]:
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_identical_submissions_store_one_judgment(make_rated_study, walk_rater):
-    study = make_rated_study(practice_trials=0, attention_rate=0.0)
+    study = make_rated_study(practice_trials=0, attention_rate=0.0, attention_min=0)
     rater = walk_rater(study)
     trial = services.issue_trial(rater=rater)
 
@@ -72,7 +72,7 @@ def test_racing_identical_submissions_store_one_judgment(make_rated_study, walk_
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_different_choices_store_one_and_refuse_the_rest(make_rated_study, walk_rater):
-    study = make_rated_study(practice_trials=0, attention_rate=0.0)
+    study = make_rated_study(practice_trials=0, attention_rate=0.0, attention_min=0)
     rater = walk_rater(study)
     trial = services.issue_trial(rater=rater)
 
@@ -94,7 +94,7 @@ def test_racing_different_choices_store_one_and_refuse_the_rest(make_rated_study
 
 @pytest.mark.django_db(transaction=True)
 def test_two_tabs_asking_for_a_trial_at_once_get_the_same_one(make_rated_study, walk_rater):
-    study = make_rated_study(practice_trials=0, attention_rate=0.0)
+    study = make_rated_study(practice_trials=0, attention_rate=0.0, attention_min=0)
     rater = walk_rater(study)
 
     results = _race(lambda i: services.issue_trial(rater=rater), 4)
@@ -106,7 +106,7 @@ def test_two_tabs_asking_for_a_trial_at_once_get_the_same_one(make_rated_study, 
 
 @pytest.mark.django_db
 def test_the_database_itself_refuses_a_second_judgment_row_for_a_trial(make_rated_study, walk_rater):
-    rater = walk_rater(make_rated_study(practice_trials=0, attention_rate=0.0))
+    rater = walk_rater(make_rated_study(practice_trials=0, attention_rate=0.0, attention_min=0))
     trial = services.issue_trial(rater=rater)
     Judgment.objects.create(trial=trial, winner="a", response_ms=1000)
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -119,7 +119,7 @@ def test_a_judgment_stored_by_another_request_mid_way_is_returned_not_duplicated
 ):
     # Where rows cannot be locked, another request may store the judgment after this one checked
     # for it; the unique constraint then fires and the stored judgment is the answer.
-    rater = walk_rater(make_rated_study(practice_trials=0, attention_rate=0.0))
+    rater = walk_rater(make_rated_study(practice_trials=0, attention_rate=0.0, attention_min=0))
     trial = services.issue_trial(rater=rater)
     real_locked = services.lock_rater
 

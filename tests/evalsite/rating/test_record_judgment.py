@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from evalsite.rating import services
+from evalsite.rating import selectors, services
 from evalsite.rating.errors import RatingError
 from evalsite.rating.models import Judgment, Rater, Trial
-from evalsite.rating.stimuli import ATTENTION_HIGH
+from evalsite.rating.outcomes import outcome
 
 
 def _good_side(trial: Trial) -> str:
-    """'left' or 'right': where the near-lossless stimulus of a golden trial is shown."""
-    good = "a" if trial.a.codec == ATTENTION_HIGH else "b"
+    """'left' or 'right': where the right answer of a golden (practice or attention) trial is shown."""
+    good = "a" if selectors.golden_winner((trial.a_id, trial.b_id)) == trial.a_id else "b"
     return "left" if trial.shown_left == good else "right"
 
 
@@ -22,7 +22,7 @@ def _judge(rater: Rater, trial: Trial, choice: str = "left", **kw) -> services.J
 
 @pytest.fixture
 def study(make_rated_study):
-    return make_rated_study(trials_per_rater=6, attention_rate=0.0, practice_trials=1)
+    return make_rated_study(trials_per_rater=6, attention_rate=0.0, attention_min=0, practice_trials=1)
 
 
 @pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_the_minimum_viewing_time_is_enforced_on_the_server_too(make_rated_study
 @pytest.mark.django_db
 def test_raters_answering_faster_than_the_rate_limit_are_refused(make_rated_study, walk_rater, settings):
     settings.RATING_MAX_JUDGMENTS_PER_MINUTE = 2
-    rater = walk_rater(make_rated_study(practice_trials=0, attention_rate=0.0))
+    rater = walk_rater(make_rated_study(practice_trials=0, attention_rate=0.0, attention_min=0))
     for _ in range(2):
         _judge(rater, services.issue_trial(rater=rater))
     with pytest.raises(RatingError) as caught:
@@ -179,7 +179,9 @@ def test_failing_too_many_attention_checks_excludes_the_rater(make_rated_study, 
 
 @pytest.mark.django_db
 def test_the_rater_completes_after_the_configured_number_of_trials(make_rated_study, walk_rater):
-    study = make_rated_study(trials_per_rater=3, attention_rate=0.0, practice_trials=0, completion_code="C0DE42")
+    study = make_rated_study(
+        trials_per_rater=3, attention_rate=0.0, attention_min=0, practice_trials=0, completion_code="C0DE42"
+    )
     study.completion_redirect = "https://app.prolific.com/submissions/complete?cc={code}"
     study.save()
     rater = walk_rater(study)
@@ -191,20 +193,27 @@ def test_the_rater_completes_after_the_configured_number_of_trials(make_rated_st
 
 
 @pytest.mark.django_db
-def test_without_a_study_code_each_rater_gets_their_own(make_rated_study, walk_rater):
-    study = make_rated_study(trials_per_rater=1, attention_rate=0.0, practice_trials=0)
+def test_without_a_study_code_every_rater_gets_the_same_study_wide_code(make_rated_study, walk_rater):
+    # A crowd platform matches the code against the ones the researcher registered: it cannot be per rater.
+    study = make_rated_study(trials_per_rater=1, attention_rate=0.0, attention_min=0, practice_trials=0)
+    other = make_rated_study("other", trials_per_rater=1, attention_rate=0.0, attention_min=0, practice_trials=0)
     codes = set()
     for _ in range(2):
         rater = walk_rater(study)
         _judge(rater, services.issue_trial(rater=rater))
         rater.refresh_from_db()
         codes.add(rater.completion_code)
-    assert len(codes) == 2 and all(len(code) == 8 for code in codes)
+    (code,) = codes
+    assert len(code) == 8 and code.isalnum() and code.isupper()
+    assert code == outcome(study, "completed").code != outcome(other, "completed").code
+    assert code != outcome(study, "screened_out").code
 
 
 @pytest.mark.django_db
 def test_a_rater_who_has_seen_every_pair_is_done_early(make_rated_study, walk_rater):
-    study = make_rated_study(images=1, qualities=(10, 90), trials_per_rater=50, attention_rate=0.0, practice_trials=0)
+    study = make_rated_study(
+        images=1, qualities=(10, 90), trials_per_rater=50, attention_rate=0.0, attention_min=0, practice_trials=0
+    )
     rater = walk_rater(study)
     _judge(rater, services.issue_trial(rater=rater))
     assert services.issue_trial(rater=rater) is None

@@ -14,10 +14,9 @@ from evalsite.rating.scheduler import (
     Pair,
     RaterState,
     StudyState,
-    attention_positions,
     design_pairs,
     pair_targets,
-    planned_trials,
+    plan_session,
 )
 
 
@@ -101,20 +100,43 @@ def test_sampler_spreads_judgments_evenly_over_pairs_and_images_across_raters():
     assert abs(images[10] - images[20]) <= 2
 
 
-def test_attention_positions_follow_the_rate_and_skip_the_first_trial():
-    positions = attention_positions(100, 0.05, "seed")
-    assert len(positions) == 5
-    assert 0 not in positions and max(positions) < 100
-    assert attention_positions(100, 0.05, "seed") == positions
-    assert attention_positions(100, 0.0, "seed") == frozenset()
-    assert len(attention_positions(10, 0.01, "s")) == 1
+def _plan(trials: int = 100, rate: float = 0.05, minimum: int = 2, repeats: float = 0.0, pairs: int = 1000):
+    return plan_session(
+        trials_per_rater=trials,
+        attention_rate=rate,
+        attention_min=minimum,
+        repeat_share=repeats,
+        pairs=pairs,
+        seed="seed",
+    )
 
 
-def test_a_session_is_as_long_as_configured_unless_the_design_runs_out_of_pairs():
-    assert planned_trials(10, frozenset({3, 7}), n_pairs=20) == 10
-    # 5 pairs: indices 0,1,2 pairs, 3 attention, 4,5 pairs -> the next pair index (6) ends the session.
-    assert planned_trials(10, frozenset({3, 7}), n_pairs=5) == 6
-    assert planned_trials(10, frozenset(), n_pairs=0) == 0
+def test_attention_checks_follow_the_rate_with_a_floor_and_skip_the_first_trial():
+    plan = _plan()
+    assert plan.length == 100 and len(plan.attention) == 5
+    assert 0 not in plan.attention and max(plan.attention) < 100
+    assert _plan() == plan
+    assert len(_plan(rate=0.01).attention) == 2  # round(100 x 0.01) = 1, below attention_min
+    assert _plan(rate=0.0, minimum=0).attention == frozenset()
+
+
+def test_a_session_the_design_cuts_short_still_gets_attention_min_checks_spread_over_it():
+    # trials_per_rater = 20 but only 8 pairs: 8 comparisons and 2 checks, not 1 check at index 19.
+    plan = _plan(trials=20, pairs=8)
+    assert (plan.length, plan.compared, len(plan.attention)) == (10, 8, 2)
+    assert all(0 < i < 10 for i in plan.attention)
+    assert min(plan.attention) < 5 <= max(plan.attention)  # one in each half
+    assert _plan(trials=10, pairs=20).length == 10
+    assert _plan(trials=10, pairs=0).length == 0
+
+
+def test_repeats_come_in_the_second_half_apart_from_the_checks():
+    plan = _plan(trials=40, repeats=0.1)
+    assert len(plan.repeats) == 4 and not plan.repeats & plan.attention
+    assert min(plan.repeats) >= 20
+    assert plan.compared == 40 - 4 - len(plan.attention)
+    short = _plan(trials=40, repeats=0.1, pairs=6)
+    assert short.compared == 6 and len(short.repeats) >= 1 and len(short.attention) == 2
 
 
 def _targets() -> dict[Pair, float]:

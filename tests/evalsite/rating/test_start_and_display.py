@@ -107,7 +107,7 @@ def test_the_window_must_fit_three_crops_side_by_side_at_one_to_one_device_pixel
 
 @pytest.mark.django_db
 def test_a_study_that_reached_its_target_takes_no_new_raters_but_lets_others_finish(make_rated_study, walk_rater):
-    study = make_rated_study(target_judgments=1, practice_trials=0, attention_rate=0.0)
+    study = make_rated_study(target_judgments=1, practice_trials=0, attention_rate=0.0, attention_min=0)
     first, second = walk_rater(study, pid="first"), walk_rater(study, pid="second")
     trial = services.issue_trial(rater=first)
     services.record_judgment(rater=first, trial_token=trial.token, choice="left", response_ms=1500)

@@ -29,7 +29,7 @@ def _answer(client, study, choice: str = "left"):
 
 @pytest.fixture
 def study(make_rated_study):
-    return make_rated_study(trials_per_rater=6, attention_rate=0.0, practice_trials=0, break_every=3)
+    return make_rated_study(trials_per_rater=6, attention_rate=0.0, attention_min=0, practice_trials=0, break_every=3)
 
 
 @pytest.mark.django_db
@@ -115,7 +115,9 @@ def test_a_break_is_offered_every_break_every_trials(client, study, walk_rater):
 
 @pytest.mark.django_db
 def test_the_last_answer_leads_to_the_completion_code_and_redirect(client, make_rated_study, walk_rater):
-    study = make_rated_study(trials_per_rater=2, attention_rate=0.0, practice_trials=0, completion_code="ABC123")
+    study = make_rated_study(
+        trials_per_rater=2, attention_rate=0.0, attention_min=0, practice_trials=0, completion_code="ABC123"
+    )
     study.completion_redirect = "https://example.org/done?cc={code}"
     study.save()
     walk_rater(study, client=client)
@@ -161,6 +163,7 @@ def test_the_trial_page_uses_a_bounded_number_of_queries(
         qualities=(10, 30, 50, 70, 90),
         trials_per_rater=30,
         attention_rate=0.0,
+        attention_min=0,
         practice_trials=0,
         break_every=0,
     )
@@ -190,7 +193,9 @@ def test_an_excluded_rater_is_stopped_wherever_they_go(client, study, walk_rater
 @pytest.mark.django_db
 def test_the_progress_bar_counts_to_the_comparisons_the_rater_will_make(client, make_rated_study, walk_rater):
     # One image, two levels: a single pair, so the session ends after one comparison whatever the setting.
-    study = make_rated_study(images=1, qualities=(10, 90), trials_per_rater=50, attention_rate=0.0, practice_trials=0)
+    study = make_rated_study(
+        images=1, qualities=(10, 90), trials_per_rater=50, attention_rate=0.0, attention_min=0, practice_trials=0
+    )
     walk_rater(study, client=client)
     page = client.get(f"/s/{study.slug}/compare/").content.decode()
     assert 'max="1"' in page and "0 / 1" in page

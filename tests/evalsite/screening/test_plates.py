@@ -9,10 +9,12 @@ from evalsite.screening.plates import (
     AXES,
     CONTROL,
     DIGITS,
+    LIGHTNESS_JITTER,
     PlateSpec,
     cone_response,
     confusion_colours,
     digit_mask,
+    is_answer,
     is_correct,
     plan_plates,
     render_plate,
@@ -48,6 +50,18 @@ def test_the_control_plate_differs_in_lightness_everyone_sees():
     assert np.all(cone_response(figure) < 0.6 * cone_response(background))
 
 
+def test_the_control_plate_is_high_contrast_grey_that_every_viewer_reads():
+    figure, background = confusion_colours(CONTROL, np.random.default_rng(3))
+    # No hue: figure and ground are neutral greys, so no missing cone class can hide the digit.
+    assert np.ptp(figure) == 0 and np.ptp(background) == 0
+    # WCAG contrast between the lightest figure dot and the darkest ground dot (after the lightness jitter).
+    low, high = LIGHTNESS_JITTER
+    lightest_figure, darkest_ground = figure[0] * high, background[0] * low
+    assert (darkest_ground + 0.05) / (lightest_figure + 0.05) >= 7.0
+    # The same for each cone class alone: a protan, deutan or tritan viewer still sees the contrast.
+    assert np.all(cone_response(background) * low > 5 * cone_response(figure) * high)
+
+
 def test_the_same_spec_renders_the_same_plate_and_another_seed_a_different_one():
     spec = PlateSpec(digit="5", axis="deutan", seed=42)
     one, two = np.asarray(render_plate(spec, SIZE)), np.asarray(render_plate(spec, SIZE))
@@ -72,3 +86,8 @@ def test_answers_are_compared_to_the_digit_ignoring_spaces():
     spec = PlateSpec(digit="8", axis="protan", seed=1)
     assert is_correct(spec, " 8 ")
     assert not is_correct(spec, "3") and not is_correct(spec, "")
+
+
+def test_only_digits_or_nothing_count_as_an_answer():
+    assert is_answer("7") and is_answer(" 12 ") and is_answer("")
+    assert not is_answer("seven") and not is_answer("7?") and not is_answer("\uff17")  # a full-width 7

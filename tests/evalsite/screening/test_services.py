@@ -65,15 +65,30 @@ def test_failing_the_colour_test_screens_the_rater_out_for_good(study, walk_rate
 
 
 @pytest.mark.django_db
-def test_artifact_items_pair_the_reference_with_a_graded_screening_stimulus(study, walk_rater):
+def test_artifact_items_show_the_studys_own_conditions_across_difficulty_and_never_twice(make_rated_study, walk_rater):
+    study = make_rated_study(artifact_items=8, artifact_pass=2, images=2, qualities=(10, 25, 50, 90))
     rater = walk_rater(study, Rater.Stage.ARTIFACT)
-    attempt = services.start_attempt(rater=rater, kind=ARTIFACT)
-    items = list(attempt.items.all())
-    assert len(items) == 6
+    items = list(services.start_attempt(rater=rater, kind=ARTIFACT).items.all())
+    stimuli = {item.index: Stimulus.objects.get(pk=item.spec["stimulus"]) for item in items}
+    assert len(items) == 8 and len({s.pk for s in stimuli.values()}) == 8
     for item in items:
-        stimulus = Stimulus.objects.get(pk=item.spec["stimulus"])
-        assert stimulus.role == Stimulus.Role.SCREENING and stimulus.reference_id == item.spec["reference"]
-        assert stimulus.level == item.spec["level"] and item.expected == item.spec["odd"]
+        assert stimuli[item.index].reference_id == item.spec["reference"] and item.expected == item.spec["odd"]
+    graded = [stimuli[item.index] for item in items if not item.spec["clear"]]
+    clear = [stimuli[item.index] for item in items if item.spec["clear"]]
+    assert len(graded) == 4 and all(s.role == Stimulus.Role.CONDITION for s in graded)
+    assert {s.level for s in graded} >= {0, 3}  # the easiest and the hardest level of the study's codec
+    # Without a measured PSNR no condition counts as clear: strong screening copies decide the pass mark.
+    assert all(s.role == Stimulus.Role.SCREENING and s.level < 2 for s in clear)
+
+
+@pytest.mark.django_db
+def test_a_clearly_degraded_condition_of_the_study_is_a_clear_item(make_rated_study, walk_rater):
+    study = make_rated_study(artifact_items=4, artifact_pass=3, images=1, qualities=(5, 50, 90))
+    Stimulus.objects.filter(study=study, role=Stimulus.Role.CONDITION, level=0).update(psnr=24.0)
+    rater = walk_rater(study, Rater.Stage.ARTIFACT)
+    items = list(services.start_attempt(rater=rater, kind=ARTIFACT).items.all())
+    clear = [Stimulus.objects.get(pk=item.spec["stimulus"]) for item in items if item.spec["clear"]]
+    assert [(s.role, s.level) for s in clear if s.role == Stimulus.Role.CONDITION] == [(Stimulus.Role.CONDITION, 0)]
 
 
 @pytest.mark.django_db
@@ -147,3 +162,28 @@ def test_an_incomplete_artifact_page_comes_back_with_the_answers_given(study, wa
     assert re.search(r'name="item-0" value="right" required checked', page)
     rater.refresh_from_db()
     assert rater.stage == Rater.Stage.ARTIFACT
+
+
+@pytest.mark.django_db
+def test_a_plate_answer_that_is_not_digits_is_refused_and_nothing_is_scored(study, walk_rater):
+    rater = walk_rater(study, Rater.Stage.COLOUR)
+    attempt = services.start_attempt(rater=rater, kind=COLOUR)
+    answers = {**_right(attempt), 1: "five"}
+    with pytest.raises(ScreeningError) as caught:
+        services.submit_attempt(attempt=attempt, answers=answers)
+    assert caught.value.code == "not_a_number"
+    attempt.refresh_from_db()
+    assert attempt.finished_at is None
+    # An empty answer ("I see no number") is allowed, and scored wrong.
+    attempt = services.submit_attempt(attempt=attempt, answers={**_right(attempt), 1: " "})
+    assert attempt.score == 3 and attempt.passed
+
+
+@pytest.mark.django_db
+def test_the_colour_page_comes_back_with_the_message_and_the_answers_kept(client: Client, study, walk_rater):
+    walk_rater(study, Rater.Stage.COLOUR, client=client)
+    client.get(f"/s/{study.slug}/colour/")
+    response = client.post(f"/s/{study.slug}/colour/", {"item-0": "7", "item-1": "4a", "item-2": "", "item-3": "3"})
+    assert response.status_code == 200
+    assert b"digits (0-9)" in response.content
+    assert b'value="4a"' in response.content and b'value="7"' in response.content

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from evalsite.studies.config import StudyFileError, load_study_file
+from evalsite.rating.scheduler import plan_session
+from evalsite.studies.config import StudyFileError, load_study_file, most_attention_checks
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
@@ -170,3 +171,47 @@ def test_the_pair_design_is_balanced_unless_the_file_asks_for_adaptive(tmp_path,
 def test_an_unknown_pair_design_names_the_key_and_the_allowed_values(tmp_path, images, value, fragment):
     found = problems_of(write(tmp_path, GOOD + f"\n[rating]\ndesign = {value}\n"))
     assert fragment in found["rating.design"]
+
+
+def test_an_exclusion_threshold_that_can_never_fire_is_a_warning_with_the_fix(tmp_path, images):
+    # 40 trials at 5% and attention_min = 2: at most 2 checks, so "more than 2 failures" never happens.
+    rating = "[rating]\ntrials_per_rater = 40\nattention_min = 2\nattention_max_failures = 2\n"
+    (warning,) = load_study_file(write(tmp_path, GOOD + rating), check_codec=installed).warnings
+    assert warning.key == "rating.attention_max_failures"
+    assert "at most 2 attention checks" in warning.message and "at most 1" in warning.message
+    fixed = load_study_file(
+        write(tmp_path, GOOD + rating.replace("failures = 2", "failures = 1")), check_codec=installed
+    )
+    assert fixed.attention_max_failures == 1 and fixed.warnings == ()
+    assert load_study_file(write(tmp_path, GOOD), check_codec=installed).warnings == ()  # the defaults
+
+
+def test_a_study_without_attention_checks_is_allowed_with_a_warning(tmp_path, images):
+    config = load_study_file(
+        write(tmp_path, GOOD + "[rating]\nattention_rate = 0.0\nattention_min = 0\n"), check_codec=installed
+    )
+    assert [w.key for w in config.warnings] == ["rating.attention_min"]
+    assert "no rater is ever excluded" in config.warnings[0].message
+
+
+def test_the_demo_study_can_exclude_its_raters():
+    config = load_study_file(FIXTURES / "studies" / "demo.toml", check_codec=lambda name, definition=None: None)
+    assert config.attention_min > config.attention_max_failures
+    assert config.warnings == ()
+
+
+def test_the_files_count_of_attention_checks_is_the_schedulers():
+    for trials in (1, 2, 3, 10, 45, 100):
+        for rate in (0.0, 0.01, 0.05, 0.3):
+            for minimum in (0, 1, 2, 5):
+                plan = plan_session(
+                    trials_per_rater=trials,
+                    attention_rate=rate,
+                    attention_min=minimum,
+                    repeat_share=0.0,
+                    pairs=10**6,
+                    seed="s",
+                )
+                expected = len(plan.attention)
+                got = most_attention_checks(trials_per_rater=trials, attention_rate=rate, attention_min=minimum)
+                assert got == expected, (trials, rate, minimum)

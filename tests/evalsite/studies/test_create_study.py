@@ -121,6 +121,14 @@ def test_the_command_creates_and_launches_a_study(study_file, alice, capsys):
     assert Study.objects.get(slug="tiny").state == Study.State.LIVE
 
 
+def test_the_command_prints_warnings_and_the_study_page_note_keeps_them(study_file, alice, capsys):
+    call_command("create_study", str(study_file(extra="attention_max_failures = 4\n")), "--owner", "alice")
+    err = capsys.readouterr().err
+    assert "warning: rating.attention_max_failures: a rater gets at most 2 attention checks" in err
+    note = Study.objects.get(slug="tiny").generation_message
+    assert note.startswith("ready to launch") and "warning: rating.attention_max_failures" in note
+
+
 def test_the_command_lists_every_problem_of_a_bad_file(study_file, alice):
     path = study_file(extra="attention_rate = 3\n")
     path.write_text(path.read_text().replace("bpp = [1.0, 2.0]", "bpp = [2.0, 1.0]"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evalsite.studies.config import StudyFileError
-from evalsite.studies.services import StudyError, create_study_from_file, launch_study
+from evalsite.studies.config import StudyFileError, load_study_file
+from evalsite.studies.services import StudyError, create_study_from_file, launch_study, quality_warnings
 
 
 class Command(BaseCommand):
@@ -24,7 +24,10 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"no user {owner!r}; create one with `manage.py createsuperuser` or pass --owner NAME")
         try:
-            study = create_study_from_file(file, owner=user, progress=self._progress)
+            config = load_study_file(file)
+            for warning in config.warnings:
+                self.stderr.write(f"warning: {warning}")
+            study = create_study_from_file(file, owner=user, progress=self._progress, config=config)
             if launch:
                 launch_study(study=study, actor=user)
         except (StudyFileError, StudyError) as exc:
@@ -33,6 +36,8 @@ class Command(BaseCommand):
             f"\nstudy {study.slug!r}: {study.references.count()} images, "
             f"{study.stimuli.filter(role='condition').count()} reconstructions, state {study.state}"
         )
+        for note in quality_warnings(study):
+            self.stderr.write(f"warning: {note}")
 
     def _progress(self, done: int, total: int, note: str) -> None:
         self.stdout.write(f"\r[{done}/{total}] {note[:70]:<70}", ending="")
