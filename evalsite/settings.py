@@ -45,9 +45,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",
     "evalsite.studies",
     "evalsite.screening",
     "evalsite.rating",
+    "evalsite.api",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from evalsite import views
+from evalsite.api.endpoints import api
 from evalsite.rating import urls as rating_urls
 from evalsite.screening import urls as screening_urls
 
@@ -19,5 +20,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("studies/", include("evalsite.studies.urls")),
+    path("api/v1/", api.urls),
     path("s/", include(rater_patterns)),
 ]

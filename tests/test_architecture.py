@@ -80,6 +80,7 @@ def test_the_contracts_hold_on_the_unchanged_tree(tree):
         ("analysis/elo.py", "import evalsite.studies.models", "The site builds on analysis"),
         ("analysis/report.py", "import pico.learned.model", "analysis never imports the learned codec"),
         ("evalsite/rating/services.py", "import evalsite.studies.services", "Site apps import downward"),
+        ("evalsite/studies/services.py", "import evalsite.api.services", "Site apps import downward"),
         ("evalsite/rating/models.py", "import evalsite.screening.models", "Site apps import downward"),
         ("evalsite/studies/views.py", "import evalsite.rating.models", "reaches the rater side only through"),
         ("evalsite/studies/config.py", "import evalsite.studies.generation", "No import cycle"),
