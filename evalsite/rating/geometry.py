@@ -5,6 +5,7 @@ refused (phones, zoomed browsers, windows too small, pixel ratios above the stud
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from math import ceil
 
 from django.db.models import Max
@@ -58,29 +59,36 @@ def required_window(study: Study, device_pixel_ratio: float) -> tuple[int, int]:
     return width, ceil(crop_h / divisor) + CONTROLS_CSS_PX
 
 
-def check_display(
-    study: Study,
-    *,
-    device_pixel_ratio: float,
-    window_width: int,
-    window_height: int,
-    zoom_ok: bool,
-    coarse_pointer: bool,
-    user_agent: str,
-) -> None:
+@dataclass(frozen=True)
+class Display:
+    """What display.js measured in the rater's browser, and the browser's user-agent string.
+
+    ``zoom_hint`` is outerWidth / innerWidth (about 1 at 100% zoom), when the browser tells.
+    """
+
+    device_pixel_ratio: float
+    window_width: int
+    window_height: int
+    zoom_ok: bool
+    coarse_pointer: bool
+    user_agent: str
+    zoom_hint: float | None = None
+
+
+def check_display(study: Study, display: Display) -> None:
     """Raise :class:`RatingError` when this display cannot show the study as intended."""
-    if MOBILE_AGENT.search(user_agent) or coarse_pointer:
+    if MOBILE_AGENT.search(display.user_agent) or display.coarse_pointer:
         raise RatingError("mobile")
-    if not 0.5 <= device_pixel_ratio <= 6 or window_width <= 0 or window_height <= 0:
+    if not 0.5 <= display.device_pixel_ratio <= 6 or display.window_width <= 0 or display.window_height <= 0:
         raise RatingError("bad_display")
-    if study.high_density == "refuse" and device_pixel_ratio > study.max_pixel_ratio:
+    if study.high_density == "refuse" and display.device_pixel_ratio > study.max_pixel_ratio:
         raise RatingError("high_density")
-    if not zoom_ok:
+    if not display.zoom_ok:
         raise RatingError("zoom")
-    need_w, need_h = required_window(study, device_pixel_ratio)
-    if window_width < need_w or window_height < need_h:
+    need_w, need_h = required_window(study, display.device_pixel_ratio)
+    if display.window_width < need_w or display.window_height < need_h:
         raise RatingError(
             "window_too_small",
-            f"Please make it at least {need_w} x {need_h} (now {window_width} x {window_height}), "
+            f"Please make it at least {need_w} x {need_h} (now {display.window_width} x {display.window_height}), "
             "for example by maximising it or using full screen (F11).",
         )

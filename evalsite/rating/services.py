@@ -21,7 +21,7 @@ from django.utils.crypto import salted_hmac
 
 from evalsite.rating import assignment, selectors
 from evalsite.rating.errors import RatingError
-from evalsite.rating.geometry import REFUSED_DEVICE_CODES, browser_family, check_display
+from evalsite.rating.geometry import REFUSED_DEVICE_CODES, Display, browser_family, check_display
 from evalsite.rating.imaging import crop_box
 from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial, lock_rater
 from evalsite.rating.outcomes import COMPLETED, outcome
@@ -173,21 +173,10 @@ def finish_instructions(*, rater: Rater) -> None:
         _finish_stage(lock_rater(rater), Rater.Stage.INSTRUCTIONS)
 
 
-def record_display(
-    *,
-    rater: Rater,
-    device_pixel_ratio: float,
-    window_width: int,
-    window_height: int,
-    zoom_ok: bool,
-    coarse_pointer: bool,
-    user_agent: str,
-    zoom_hint: float | None = None,
-) -> None:
+def record_display(*, rater: Rater, display: Display) -> None:
     """Check and store the rater's display; refuses phones, small windows, browser zoom and too dense screens.
 
-    The viewing conditions (pixel ratio, window, browser family, ``zoom_hint`` = outerWidth /
-    innerWidth) are stored when the display passes and when it is refused for good (a phone, a
+    The viewing conditions (pixel ratio, window, browser family, zoom hint) are stored when the display passes and when it is refused for good (a phone, a
     pixel ratio the study refuses: the ``refused_device`` outcome, with a ``device_refused`` event).
     """
     refused: RatingError | None = None
@@ -196,24 +185,16 @@ def record_display(
         if rater.stage != Rater.Stage.DISPLAY:
             raise RatingError("wrong_stage")
         try:
-            check_display(
-                rater.study,
-                device_pixel_ratio=device_pixel_ratio,
-                window_width=window_width,
-                window_height=window_height,
-                zoom_ok=zoom_ok,
-                coarse_pointer=coarse_pointer,
-                user_agent=user_agent,
-            )
+            check_display(rater.study, display)
         except RatingError as exc:
             if exc.code not in REFUSED_DEVICE_CODES:
                 raise  # the rater can fix it (window size, zoom) and try again
             refused = exc  # kept, with the viewing conditions, for the decisions export
-        rater.device_pixel_ratio = device_pixel_ratio
-        rater.window_width, rater.window_height = window_width, window_height
-        rater.zoom_hint = zoom_hint
-        rater.user_agent = user_agent[:400]
-        rater.browser = browser_family(user_agent)
+        rater.device_pixel_ratio = display.device_pixel_ratio
+        rater.window_width, rater.window_height = display.window_width, display.window_height
+        rater.zoom_hint = display.zoom_hint
+        rater.user_agent = display.user_agent[:400]
+        rater.browser = browser_family(display.user_agent)
         rater.save(
             update_fields=[
                 "device_pixel_ratio",

@@ -12,6 +12,7 @@ from evalsite.rating import access, assignment, geometry, outcomes, services
 from evalsite.rating.access import message_page, rater_page, session_rater, visible_study
 from evalsite.rating.errors import RatingError
 from evalsite.rating.forms import DisplayForm, JudgmentForm
+from evalsite.rating.geometry import Display
 from evalsite.rating.models import Judgment, Rater, Trial
 from evalsite.rating.serving import EXAMPLE_SLOTS, comparison_urls, image_url, resolve_image
 from evalsite.studies.models import Study
@@ -109,7 +110,8 @@ def display(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
         if not form.is_valid():
             return render(request, "rating/display.html", {**context, "error": RatingError("bad_display").message})
         try:
-            services.record_display(rater=rater, user_agent=request.headers.get("User-Agent", ""), **form.cleaned_data)
+            display = Display(user_agent=request.headers.get("User-Agent", ""), **form.cleaned_data)
+            services.record_display(rater=rater, display=display)
         except RatingError as exc:
             if exc.code == "wrong_stage":
                 return redirect("rating:entry", slug=study.slug)

@@ -6,6 +6,7 @@ saved as PNG under a per-test STUDY_DATA_DIR.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import random
@@ -16,10 +17,28 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from evalsite.rating.geometry import Display
 from evalsite.rating.models import Judgment, Rater, Trial
 from evalsite.studies.models import Reference, Stimulus, Study
 
 PASSWORD = "correct horse battery staple"
+DESKTOP_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
+
+
+DESKTOP = Display(
+    device_pixel_ratio=1.0,
+    window_width=1920,
+    window_height=1080,
+    zoom_ok=True,
+    coarse_pointer=False,
+    user_agent=DESKTOP_AGENT,
+    zoom_hint=1.0,
+)
+
+
+def desktop_display(**overrides: object) -> Display:
+    """A full-HD desktop Chrome at 100% zoom; ``overrides`` change any measured value."""
+    return dataclasses.replace(DESKTOP, **overrides)
 
 
 def synthetic_photo(width: int, height: int, seed: int) -> Image.Image:
@@ -149,15 +168,7 @@ def walk_rater() -> Callable[..., object]:
         steps = {
             Rater.Stage.CONSENT: lambda: services.give_consent(rater=rater),
             Rater.Stage.INSTRUCTIONS: lambda: services.finish_instructions(rater=rater),
-            Rater.Stage.DISPLAY: lambda: services.record_display(
-                rater=rater,
-                device_pixel_ratio=1.0,
-                window_width=1920,
-                window_height=1080,
-                zoom_ok=True,
-                coarse_pointer=False,
-                user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0",
-            ),
+            Rater.Stage.DISPLAY: lambda: services.record_display(rater=rater, display=desktop_display()),
         }
         while rater.stage != stage:
             if rater.stage in steps:

@@ -12,6 +12,7 @@ from evalsite.rating.errors import RatingError
 from evalsite.rating.models import Judgment, Rater, RaterEvent
 from evalsite.rating.outcomes import OUTCOMES, outcome
 from evalsite.studies.models import Study, StudyEvent
+from tests.evalsite.conftest import desktop_display
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -23,16 +24,7 @@ PROLIFIC = "https://app.prolific.com/submissions/complete?cc={code}"
 
 
 def _display(rater: Rater, **overrides) -> None:
-    values = dict(
-        device_pixel_ratio=1.0,
-        window_width=1920,
-        window_height=1080,
-        zoom_ok=True,
-        coarse_pointer=False,
-        user_agent=CHROME,
-        zoom_hint=1.0,
-    )
-    services.record_display(rater=rater, **{**values, **overrides})
+    services.record_display(rater=rater, display=desktop_display(**overrides))
 
 
 # --- outcomes ---

@@ -8,21 +8,13 @@ from evalsite.rating import geometry, results, services
 from evalsite.rating.errors import RatingError
 from evalsite.rating.models import Rater
 from evalsite.studies.models import Study
+from tests.evalsite.conftest import desktop_display
 
-DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/140.0 Safari/537.36"
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148 Safari/604.1"
 
 
 def _display(rater: Rater, **overrides) -> None:
-    values = dict(
-        device_pixel_ratio=1.0,
-        window_width=1920,
-        window_height=1080,
-        zoom_ok=True,
-        coarse_pointer=False,
-        user_agent=DESKTOP,
-    )
-    services.record_display(rater=rater, **{**values, **overrides})
+    services.record_display(rater=rater, display=desktop_display(**overrides))
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from evalsite.screening import services
 from evalsite.screening.errors import ScreeningError
 from evalsite.screening.models import ScreeningAttempt
 from evalsite.studies.models import Stimulus
+from tests.evalsite.conftest import desktop_display
 
 COLOUR, ARTIFACT = ScreeningAttempt.Kind.COLOUR, ScreeningAttempt.Kind.ARTIFACT
 
@@ -128,15 +129,7 @@ def test_a_rater_cannot_jump_ahead_to_a_test(study, walk_rater):
 def test_studies_without_a_test_skip_it(make_rated_study, walk_rater):
     study = make_rated_study(colour_plates=0, artifact_items=0, practice_trials=0)
     rater = walk_rater(study, Rater.Stage.DISPLAY)
-    rating.record_display(
-        rater=rater,
-        device_pixel_ratio=1,
-        window_width=1900,
-        window_height=1000,
-        zoom_ok=True,
-        coarse_pointer=False,
-        user_agent="Mozilla/5.0 (X11; Linux x86_64)",
-    )
+    rating.record_display(rater=rater, display=desktop_display(window_width=1900, window_height=1000))
     rater.refresh_from_db()
     assert rater.stage == Rater.Stage.TRIALS
 
