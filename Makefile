@@ -46,9 +46,12 @@ demo: export SITE_URL ?= http://$(HOST):$(PORT)
 demo: venv system-deps
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the site and the background worker)"
-	@DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the site and the background workers)"
+	@# One worker per queue (evalsite/settings.py TASK_QUEUES): generation never waits behind a report.
+	@workers=""; for queue in generation reports design; do \
+	  DEBUG=1 $(PY) manage.py db_worker --queue-name $$queue --no-reload & workers="$$workers $$!"; \
+	done; \
+	trap 'kill $$workers 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: dev-venv system-deps lint migrations-check

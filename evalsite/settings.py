@@ -111,7 +111,15 @@ def _database() -> dict[str, Any]:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-TASKS = {"default": {"BACKEND": envstr("TASKS_BACKEND") or "django_tasks_db.DatabaseBackend"}}
+# One queue per kind of background work, each with its own worker (`make demo`), so that a
+# study's generation never waits behind a report's sampling or a design refresh.
+TASK_QUEUES = ("generation", "reports", "design")
+TASKS = {
+    "default": {
+        "BACKEND": envstr("TASKS_BACKEND") or "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", *TASK_QUEUES],
+    }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

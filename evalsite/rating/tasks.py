@@ -15,7 +15,7 @@ from evalsite.studies.models import Study
 logger = logging.getLogger(__name__)
 
 
-@task()
+@task(queue_name="design")
 def refresh_design_task(study_id: int) -> str:
     """Refresh an adaptive study's pair design; on failure log it and keep the old shares (raters go on)."""
     study = Study.objects.get(pk=study_id)

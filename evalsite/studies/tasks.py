@@ -12,7 +12,7 @@ from evalsite.studies.scores import write_report
 from evalsite.studies.services import StudyError, analysis_dir, generate_study, study_dir
 
 
-@task()
+@task(queue_name="generation")
 def generate_study_task(study_id: int, study_file: str) -> str:
     """Make and import the reconstructions of a draft study; progress and failures are stored on the study."""
     study = Study.objects.get(pk=study_id)
@@ -25,7 +25,7 @@ def generate_study_task(study_id: int, study_file: str) -> str:
     return "done"
 
 
-@task()
+@task(queue_name="reports")
 def report_task(study_id: int) -> str:
     """Fit the full posterior and write the analysis report of a study into its ``analysis/`` folder."""
     study = Study.objects.get(pk=study_id)

@@ -36,6 +36,12 @@ DESKTOP = Display(
 )
 
 
+def run_tasks_immediately(settings) -> None:
+    """Run enqueued background tasks at once, in the caller, instead of in a db_worker (same queues as the site)."""
+    immediate = "django_tasks.backends.immediate.ImmediateBackend"
+    settings.TASKS = {"default": {**settings.TASKS["default"], "BACKEND": immediate}}
+
+
 def desktop_display(**overrides: object) -> Display:
     """A full-HD desktop Chrome at 100% zoom; ``overrides`` change any measured value."""
     return dataclasses.replace(DESKTOP, **overrides)

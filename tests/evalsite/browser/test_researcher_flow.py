@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from evalsite.studies.models import Study
-from tests.evalsite.conftest import PASSWORD, synthetic_photo
+from tests.evalsite.conftest import PASSWORD, run_tasks_immediately, synthetic_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def researcher_setup(settings, tmp_path, study_data_dir):
     """Generation runs in the request (immediate task backend) over an allowed folder of two small photos."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    run_tasks_immediately(settings)
     settings.STUDY_LADDER_JOBS = 1
     root = tmp_path / "library"
     (root / "photos").mkdir(parents=True)

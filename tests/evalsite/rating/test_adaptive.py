@@ -10,16 +10,15 @@ import analysis.design
 from evalsite.rating import assignment, results, services
 from evalsite.rating.models import Judgment, Rater
 from evalsite.studies.models import Study
+from tests.evalsite.conftest import run_tasks_immediately
 
 pytestmark = pytest.mark.django_db
-
-IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture
 def study(make_rated_study, add_codec, settings) -> Study:
     """Two images, JPEG and another codec at three levels each; an adaptive study without attention checks."""
-    settings.TASKS = IMMEDIATE
+    run_tasks_immediately(settings)
     settings.RATING_MAX_JUDGMENTS_PER_MINUTE = 1000
     settings.RATING_SAMPLER = "nowhere.Sampler"  # adaptive studies ignore the configured sampler
     study = make_rated_study(

@@ -6,18 +6,21 @@ import io
 import zipfile
 
 import pytest
+from django.core.management import call_command
+from django_tasks import TaskResultStatus
 
+from evalsite.rating.tasks import refresh_design_task
 from evalsite.studies.models import Stimulus, Study
+from evalsite.studies.tasks import generate_study_task, report_task
+from tests.evalsite.conftest import run_tasks_immediately
 
 pytestmark = pytest.mark.django_db
-
-IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture
 def immediate_tasks(settings):
     """Run enqueued tasks at once, in the request, instead of in a db_worker."""
-    settings.TASKS = IMMEDIATE
+    run_tasks_immediately(settings)
     settings.STUDY_LADDER_JOBS = 1
     settings.STUDY_REPORT_METHOD = "map"
 
@@ -131,3 +134,21 @@ def test_a_failed_generation_can_be_run_again_from_the_page(client, alice, immed
     study.refresh_from_db()
     assert study.generation == Study.Generation.DONE
     assert "(0 reconstructions made, 8 reused)" in study.generation_message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_kind_of_background_work_has_its_own_queue_so_generation_never_waits_behind_a_report(make_study):
+    study = make_study(state=Study.State.DRAFT)
+    report = report_task.enqueue(study.pk)
+    design = refresh_design_task.enqueue(study.pk)
+    generation = generate_study_task.enqueue(study.pk, "/nowhere/study.toml")  # fails fast: no such file
+    call_command("db_worker", queue_name="generation", batch=True, reload=False, startup_delay=False, verbosity=0)
+    for result in (report, design, generation):
+        result.refresh()
+    assert generation.status == TaskResultStatus.SUCCESSFUL and generation.return_value == "failed"
+    assert report.status == design.status == TaskResultStatus.READY  # waiting for their own workers
+    assert {report.task.queue_name, design.task.queue_name, generation.task.queue_name} == {
+        "reports",
+        "design",
+        "generation",
+    }
