@@ -150,7 +150,9 @@ def quality_warnings(study: Study) -> list[str]:
             f"trials ({plan.compared} comparisons, {len(plan.attention)} attention checks, {len(plan.repeats)} "
             f"repeats), not {study.trials_per_rater}"
         )
-    if 0 < len(plan.attention) <= study.attention_max_failures:
+    # A full session's checks are already weighed by the study-file check (config.py); only a
+    # session the design shortened can newly fall below the exclusion threshold.
+    if plan.length < study.trials_per_rater and 0 < len(plan.attention) <= study.attention_max_failures:
         warnings.append(
             f"rating.attention_max_failures: raters get {len(plan.attention)} attention checks, so more than "
             f"{study.attention_max_failures} failures never happen and nobody is excluded; set it to at most "

@@ -36,3 +36,9 @@ def test_raters_csv_has_each_raters_consistency_next_to_agreement(make_study, ju
     header, row = (tmp_path / "raters.csv").read_text().splitlines()[:2]
     assert header.split(",")[RATER_COLUMNS.index("consistency")] == "consistency"
     assert row.split(",")[RATER_COLUMNS.index("repeats")] == "0"
+
+
+def test_a_full_session_that_cannot_exclude_is_warned_about_once_not_again_after_generation(make_rated_study):
+    # A full session of 6 has 2 checks and allows 2 failures: the study-file check already says so.
+    study = make_rated_study(trials_per_rater=6, attention_min=2, attention_max_failures=2)
+    assert quality_warnings(study) == []
