@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis.data import Exclusions, load_study
 from analysis.elo import DEFAULT_SAMPLING, SAMPLERS, SamplerOptions
+from analysis.equality import INTERPOLATIONS
 from analysis.errors import AnalysisError
 from analysis.planning import DEFAULT_GRID, plan_study
 from analysis.simulate import (
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_floats,
         default=[],
         help="bpp of the anchor (comma-separated): the bpp every other codec needs for the same Elo",
+    )
+    fit.add_argument(
+        "--interpolation",
+        choices=sorted(INTERPOLATIONS),
+        default="log-linear",
+        help="equal-quality table: read a codec's curve between levels with ln bpp (log-linear) or bpp linear in Elo",
     )
 
     sim = sub.add_parser("simulate", help="write a simulated study (judgments.csv + manifest.csv) with known truth")
@@ -199,13 +206,14 @@ def _fit(args: argparse.Namespace) -> int:
             seed=args.seed,
         ),
     )
-    paths = write_report(fit, args.out, at_bpp=args.at_bpp)
+    space = INTERPOLATIONS[args.interpolation]
+    paths = write_report(fit, args.out, at_bpp=args.at_bpp, space=space)
     print(fit.model_note)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     if args.at_bpp:
         from analysis.equality import at_bpp_sentences, equal_quality_table
 
-        for line in at_bpp_sentences(equal_quality_table(fit, at_bpp=args.at_bpp, levels=False)):
+        for line in at_bpp_sentences(equal_quality_table(fit, at_bpp=args.at_bpp, levels=False, space=space)):
             print(line)
     if fit.converged or fit.diagnostics is None:
         return 0

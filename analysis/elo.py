@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import arviz as az
 import numpy as np
@@ -56,10 +56,11 @@ import pandas as pd
 
 from analysis.data import StudyData, pair_counts, win_counts
 from analysis.errors import AnalysisError
-from analysis.likelihood import outcome_rows
+from analysis.likelihood import OUTCOME_ROWS, outcome_rows
 
 if TYPE_CHECKING:
     import pymc as pm
+    from pytensor.tensor.variable import TensorVariable
 
 ELO_PER_NAT = 400.0 / math.log(10.0)
 """Elo points per natural log-odds unit (400 / ln 10)."""
@@ -205,22 +206,54 @@ def anchor_index(data: StudyData, anchor: str) -> int:
     return int(rows["level"].idxmin())
 
 
-def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
-    """PyMC model with named coords (condition, rater, image); ``elo`` is in Elo points."""
-    import pymc as pm  # imported here: MAP previews and tables never pay PyMC's import time
-    import pytensor.tensor as pt
+BINOMIAL_DATA = ("pair_i", "pair_j", "pair_n", "pair_k")
+"""``pm.Data`` names of the binomial likelihood's pairs: the two condition codes, judgments, wins of i."""
 
-    from analysis.ops import choice_likelihood
 
+@dataclass(frozen=True)
+class ModelData:
+    """A study as the model's inputs: coords, the data arrays (``pm.Data``) and what fixes the graph.
+
+    Everything that can change without changing the compiled log-density is in ``arrays`` (row
+    counts, the anchor's condition); :meth:`shape_key` holds the rest, so a model compiled for one
+    ``ModelData`` serves another with the same key once its arrays are swapped in
+    (:mod:`analysis.compiled`).
+    """
+
+    coords: dict[str, list[str]]
+    arrays: dict[str, np.ndarray]
+    likelihood: str
+    """``"kernel"`` (the fused rater-class kernel) or ``"binomial"`` (pooled counts per pair)."""
+    ties: bool
+    sides: bool
+
+    def shape_key(self, spec: ModelSpec) -> tuple[object, ...]:
+        """The model's structure and parameter shapes: equal keys mean the same compiled log-density."""
+        sizes = tuple((name, len(labels)) for name, labels in self.coords.items())
+        ranks = tuple((name, array.ndim) for name, array in self.arrays.items())
+        return (replace(spec, anchor=""), self.likelihood, self.ties, self.sides, sizes, ranks)
+
+
+def model_data(data: StudyData, spec: ModelSpec, *, rater_slots: int | None = None) -> ModelData:
+    """The inputs of :func:`build_model` for ``data``; ``rater_slots`` ≥ the raters pads the rater axis.
+
+    Padded raters have no judgments, so they add exactly nothing to the log-likelihood (both
+    classes explain no data with probability 1); they let one compiled model serve a study whose
+    raters grow (:func:`analysis.compiled.rater_slots`).
+    """
     labels = data.labels
-    fixed = anchor_index(data, spec.anchor)
     coords: dict[str, list[str]] = {"condition": labels}
+    n_raters = len(data.raters)
     if spec.rater_terms:
-        coords["rater"] = data.raters
+        slots = n_raters if rater_slots is None else rater_slots
+        if slots < n_raters:
+            raise AnalysisError(f"rater_slots {slots} is fewer than the study's {n_raters} raters")
+        coords["rater"] = data.raters + [f"(no rater {k})" for k in range(slots - n_raters)]
     if spec.image_terms:
         coords["image"] = data.images
     ties, sides = tie_term(data, spec), side_term(data, spec)
     outcomes = data.n_ties > 0 or sides  # answers the binomial cannot hold: the fused kernel takes them
+    arrays: dict[str, np.ndarray] = {"anchor_condition": np.array([anchor_index(data, spec.anchor)])}
     if spec.rater_terms or outcomes:
         # The rater class is summed out per rater, so counts only pool within (rater, winner, loser[, image]).
         counts = win_counts(data, by_rater=spec.rater_terms, by_image=spec.image_terms)
@@ -233,7 +266,44 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
         # Index a flat (image, condition) table: two gathers per row instead of four.
         i_code = counts["image_code"].to_numpy() * len(labels) + i_code
         j_code = counts["image_code"].to_numpy() * len(labels) + j_code
-    with pm.Model(coords=coords) as model:
+    if not (spec.rater_terms or outcomes):
+        pairs = (i_code, j_code, counts["n"].to_numpy(), counts["k"].to_numpy())
+        arrays.update(zip(BINOMIAL_DATA, pairs, strict=True))
+        return ModelData(coords, arrays, "binomial", ties, sides)
+    count = counts["count"].to_numpy().astype(np.float64)
+    if spec.rater_terms:
+        rater, slots = counts["rater_code"].to_numpy(), len(coords["rater"])
+    else:  # pooled raters, with ties or sides: the kernel without lapses or spammers
+        rater, slots = np.zeros(len(count), dtype=np.int64), 1
+    rows = outcome_rows(
+        i_code,
+        j_code,
+        rater,
+        count,
+        slots,
+        tie=counts["tie"].to_numpy() if data.n_ties else None,
+        side=counts["side"].to_numpy() if sides else None,
+        half_ties=spec.ties == "half",
+    )
+    arrays.update(zip(OUTCOME_ROWS, rows, strict=True))
+    return ModelData(coords, arrays, "kernel", ties, sides)
+
+
+def build_model(data: StudyData | ModelData, spec: ModelSpec) -> pm.Model:
+    """PyMC model with named coords (condition, rater, image); ``elo`` is in Elo points.
+
+    The study's arrays enter as ``pm.Data`` (see :class:`ModelData`), so a compiled model can be
+    reused for another study of the same shape.
+    """
+    import pymc as pm  # imported here: MAP previews and tables never pay PyMC's import time
+    import pytensor.tensor as pt
+
+    from analysis.ops import choice_likelihood
+
+    inputs = data if isinstance(data, ModelData) else model_data(data, spec)
+    with pm.Model(coords=inputs.coords) as model:
+        given = {name: pm.Data(name, value) for name, value in inputs.arrays.items()}
+        fixed = given["anchor_condition"][0]
         # Identifiability: strengths sum to zero while sampling (this keeps them nearly
         # uncorrelated, so NUTS takes long steps); reported Elo is shifted so that the anchor's
         # lowest level is exactly 0. Both are the same model; only the reference point differs.
@@ -265,86 +335,96 @@ def build_model(data: StudyData, spec: ModelSpec) -> pm.Model:
             pm.Deterministic("image_elo", deviation * ELO_PER_NAT, dims=("image", "condition"))
             strength = (strength[None, :] + deviation).ravel()
         # Davidson's tie parameter as τ₀ = P(tie) on an evenly matched pair (ν = 2τ₀/(1 − τ₀)).
-        tie_logit = pm.Normal("tie_logit", *spec.tie_prior) if ties else -np.inf
-        if ties:
+        tie_logit = pm.Normal("tie_logit", *spec.tie_prior) if inputs.ties else -np.inf
+        if inputs.ties:
             pm.Deterministic("tie_even", pm.math.sigmoid(tie_logit))
             pm.Deterministic("tie_nu", 2.0 * pm.math.exp(tie_logit))
         side_bias = 0.0
-        if sides:  # nats added to the gap of the condition shown on the left; shown like the strengths
+        if inputs.sides:  # nats added to the gap of the condition shown on the left; shown like the strengths
             side_prior = spec.side_prior_elo / ELO_PER_NAT
             if spec.rater_terms:
                 side_bias = pm.Normal("shown_side_bias", 0.0, side_prior) / (1.0 - lapse0)
             else:
                 side_bias = pm.Normal("side_bias", 0.0, side_prior)
             pm.Deterministic("side_elo", side_bias * ELO_PER_NAT)
-        tie_rows = counts["tie"].to_numpy() if data.n_ties else None
-        side_rows = counts["side"].to_numpy() if sides else None
-        half = spec.ties == "half"
+        if inputs.likelihood == "binomial":
+            i_code, j_code, n, k = (given[name] for name in BINOMIAL_DATA)
+            pm.Binomial("wins", n=n, logit_p=strength[i_code] - strength[j_code], observed=k)
+            return model
+        rows = [given[name] for name in OUTCOME_ROWS]
         if spec.rater_terms:
-            rater = counts["rater_code"].to_numpy()
-            count = counts["count"].to_numpy().astype(np.float64)
             if spec.spammer_class:
                 share = pm.Beta("spammer_share", *spec.spammer_prior)
                 spam_logit = pt.log(share) - pt.log1p(-share)
             else:  # one shared lapse λ₀ for every judgment: no spammer class (w = 0)
                 spam_logit = pt.constant(-np.inf)
-            loglik, *_, p_spammer = choice_likelihood(
-                strength,
-                lapse0_logit,
-                spam_logit,
-                tie_logit,
-                side_bias,
-                *outcome_rows(
-                    i_code, j_code, rater, count, len(data.raters), tie=tie_rows, side=side_rows, half_ties=half
-                ),
-            )
+            loglik, *_, p_spammer = choice_likelihood(strength, lapse0_logit, spam_logit, tie_logit, side_bias, *rows)
             pm.Potential("judgments", loglik)
             pm.Deterministic("p_spammer", p_spammer, dims="rater")
             # E[λ_r | parameters]: its posterior mean is the rater's posterior mean lapse.
             pm.Deterministic("lapse", p_spammer + (1.0 - p_spammer) * lapse0, dims="rater")
-        elif outcomes:  # pooled raters, with ties or sides: the kernel without lapses or spammers
-            count = counts["count"].to_numpy().astype(np.float64)
-            pooled = np.zeros(len(count), dtype=np.int64)
-            inputs = outcome_rows(i_code, j_code, pooled, count, 1, tie=tie_rows, side=side_rows, half_ties=half)
-            pm.Potential("judgments", choice_likelihood(strength, -np.inf, -np.inf, tie_logit, side_bias, *inputs)[0])
-        else:
-            diff = strength[i_code] - strength[j_code]
-            pm.Binomial("wins", n=counts["n"].to_numpy(), logit_p=diff, observed=counts["k"].to_numpy())
+        else:  # pooled raters, with ties or sides: the kernel without lapses or spammers
+            pm.Potential("judgments", choice_likelihood(strength, -np.inf, -np.inf, tie_logit, side_bias, *rows)[0])
     return model
+
+
+def jittered_rvs(model: pm.Model) -> set[TensorVariable]:
+    """Free variables whose sampler start is jittered: all but the strengths, which start at 0.
+
+    At random strengths a rater with hundreds of judgments fits a coin far better than
+    Bradley–Terry, so every rater's p_spammer is 1, the strengths' gradient vanishes and chains
+    never leave that plateau (one rater, 4,000 judgments: Elo correlation −0.23 with the truth;
+    with strengths at 0, the ZeroSumNormal's support point, 0.99).
+    """
+    return {rv for rv in model.free_RVs if rv.name not in ("shown_strength", "strength")}
+
+
+def compile_model(model: pm.Model) -> Any:
+    """nutpie's numba compilation of ``model``; the strengths start at 0, the rest jittered (:func:`jittered_rvs`)."""
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=jittered_rvs(model))
+
+
+def sample_compiled(compiled: Any, sampling: SamplerOptions) -> az.InferenceData:
+    """NUTS draws from a compiled nutpie model."""
+    import nutpie
+
+    return nutpie.sample(
+        compiled,
+        draws=sampling.draws,
+        tune=sampling.tune,
+        chains=sampling.chains,
+        cores=sampling.cores,
+        seed=sampling.seed,
+        progress_bar=sampling.progress,
+    )
 
 
 def sample_model(
     model: pm.Model, sampling: SamplerOptions = DEFAULT_SAMPLING
 ) -> tuple[az.InferenceData, dict[str, float]]:
-    """Run NUTS with nutpie (compiled with numba) or PyMC's own sampler; return (idata, timings in s)."""
+    """Run NUTS with nutpie (compiled with numba) or PyMC's own sampler; return (idata, timings in s).
+
+    nutpie compiles ``model`` on every call; :func:`analysis.compiled.sample_study` reuses models.
+    """
     import pymc as pm
 
     timings: dict[str, float] = {}
     if sampling.sampler == "nutpie":
-        import nutpie
-
         start = time.perf_counter()
-        # Strengths start at 0 (the ZeroSumNormal's support point), not jittered: at random
-        # strengths a rater with hundreds of judgments fits a coin far better than Bradley–Terry,
-        # so every rater's p_spammer is 1, the strengths' gradient vanishes and chains never leave
-        # that plateau (one rater, 4,000 judgments: Elo correlation −0.23 with the truth; with
-        # strengths at 0, 0.99). The lapse and share parameters are still jittered.
-        jitter = {rv for rv in model.free_RVs if rv.name not in ("shown_strength", "strength")}
-        compiled = nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=jitter)
+        compiled = compile_model(model)
         timings["compile_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        idata = nutpie.sample(
-            compiled,
-            draws=sampling.draws,
-            tune=sampling.tune,
-            chains=sampling.chains,
-            cores=sampling.cores,
-            seed=sampling.seed,
-            progress_bar=sampling.progress,
-        )
+        idata = sample_compiled(compiled, sampling)
         timings["sample_s"] = time.perf_counter() - start
     else:
+        from pymc.initial_point import make_initial_point_fn
+
         start = time.perf_counter()
+        # The same starts as nutpie's: strengths at 0, the rest jittered (PyMC would jitter all).
+        start_point = make_initial_point_fn(model=model, jitter_rvs=jittered_rvs(model), return_transformed=False)
+        seeds = np.random.default_rng(sampling.seed).integers(2**31, size=sampling.chains)
         idata = pm.sample(
             draws=sampling.draws,
             tune=sampling.tune,
@@ -353,6 +433,8 @@ def sample_model(
             random_seed=sampling.seed,
             progressbar=sampling.progress,
             model=model,
+            init="adapt_diag",
+            initvals=[start_point(int(seed)) for seed in seeds],
             compute_convergence_checks=False,
         )
         # PyMC compiles inside pm.sample; the split is not observable, so all time counts as sampling.

@@ -22,6 +22,9 @@ from analysis.bdrate import MAX_UNDEFINED_FRACTION, order_draws
 from analysis.elo import EloFit
 
 SPACES = ("log", "linear")
+INTERPOLATIONS = {"log-linear": "log", "linear": "linear"}
+"""The command line's ``--interpolation`` names for ``space``: ln bpp or bpp linear in Elo."""
+SPACE_WORDS = {"log": "ln bpp interpolated linearly in Elo", "linear": "bpp interpolated linearly in Elo"}
 OUT_OF_RANGE = "out_of_range"
 EQUAL_QUALITY_COLUMNS = [
     "anchor",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.compiled import sample_study
 from analysis.data import Exclusions, StudyData, prepare_study
 from analysis.elo import DEFAULT_SAMPLING, EloFit, ModelSpec, SamplerOptions, build_model, diagnose, sample_model
 from analysis.errors import AnalysisError
@@ -43,8 +44,10 @@ def fit_study(
         return EloFit(data, idata, spec, "map", None, None, {"fit_s": info["fit_s"]}, model_note=choice.note)
     if method != "nuts":
         raise AnalysisError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    model = build_model(data, spec)
-    idata, timings = sample_model(model, sampling)
+    if sampling.sampler == "nutpie":  # compiled once per model shape in this process (analysis.compiled)
+        idata, timings = sample_study(data, spec, sampling)
+    else:
+        idata, timings = sample_model(build_model(data, spec), sampling)
     return EloFit(data, idata, spec, "nuts", sampling.sampler, diagnose(idata), timings, model_note=choice.note)
 
 

@@ -252,6 +252,20 @@ def random_loglik(rater: np.ndarray, count: np.ndarray, n_raters: int) -> np.nda
     return np.bincount(rater, weights=count, minlength=n_raters) * math.log(0.5)
 
 
+OUTCOME_ROWS = (
+    "pair_first",
+    "pair_second",
+    "pair_tie",
+    "pair_side",
+    "row_pair",
+    "row_rater",
+    "row_count",
+    "random_loglik",
+    "rater_ties",
+)
+"""Names of :func:`outcome_rows`' arrays, in :func:`choice_loglik`'s order (the model's ``pm.Data`` names)."""
+
+
 def outcome_rows(
     first: np.ndarray,
     second: np.ndarray,

@@ -15,11 +15,10 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 from pytensor.tensor.variable import TensorVariable
 
-from analysis.likelihood import choice_loglik
+from analysis.likelihood import OUTCOME_ROWS, choice_loglik
 
 PARAMS = ("strength", "lapse_logit", "spam_logit", "tie_logit", "side_bias")
-INDEX = ("pair_first", "pair_second", "pair_tie", "pair_side", "row_pair", "row_rater")
-WEIGHTS = ("row_count", "random_loglik", "rater_ties")
+INDEX, WEIGHTS = OUTCOME_ROWS[:6], OUTCOME_ROWS[6:]
 INPUTS = PARAMS + INDEX + WEIGHTS
 N_OUTPUTS = 7
 

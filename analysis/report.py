@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.elo import EloFit, elo_table
-from analysis.equality import at_bpp_sentences, equal_quality_display, equal_quality_table
+from analysis.equality import SPACE_WORDS, at_bpp_sentences, equal_quality_display, equal_quality_table
 from analysis.fragility import SplitHalf, fragility_table, split_half_reliability
 from analysis.plots import curves_figure, win_matrix_figure
 from analysis.raters import rater_table
@@ -95,11 +95,14 @@ def summary(fit: EloFit) -> dict[str, object]:
     return info
 
 
-def write_report(fit: EloFit, out_dir: str | os.PathLike, *, at_bpp: Sequence[float] = ()) -> dict[str, Path]:
+def write_report(
+    fit: EloFit, out_dir: str | os.PathLike, *, at_bpp: Sequence[float] = (), space: str = "log"
+) -> dict[str, Path]:
     """Write every output of ``fit`` into ``out_dir``; returns the paths by name.
 
     Files: ``elo.csv``, ``bdrate.csv`` (with each BD-rate's fragility), ``equal_quality.csv``
-    (with rows for the anchor rates in ``at_bpp``, bpp), ``objective_bdrate.csv``,
+    (with rows for the anchor rates in ``at_bpp``, bpp; read between levels in ``space``, see
+    :func:`analysis.equality.equal_quality_table`), ``objective_bdrate.csv``,
     ``raters.csv``, ``curves.png``, ``winrates.png`` and ``report.html`` (figures embedded as
     base64, so the page is one self-contained file).
     """
@@ -108,7 +111,7 @@ def write_report(fit: EloFit, out_dir: str | os.PathLike, *, at_bpp: Sequence[fl
     elo = elo_table(fit)
     fragility = fragility_table(fit)
     bdrate = bdrate_table(fit).merge(fragility[["codec", "fragility", "fragility_share"]], on="codec", how="left")
-    equal = equal_quality_table(fit, at_bpp=at_bpp)
+    equal = equal_quality_table(fit, at_bpp=at_bpp, space=space)
     objective = objective_bdrate_table(fit.data.conditions, fit.anchor)
     raters = rater_table(fit)
     split = split_half_reliability(fit)
@@ -125,7 +128,7 @@ def write_report(fit: EloFit, out_dir: str | os.PathLike, *, at_bpp: Sequence[fl
         paths[name].write_bytes(blob)
     paths["report.html"] = out / "report.html"
     trust = _trust_html(fit, bdrate, fragility, split)
-    page = _html(fit, elo, bdrate, objective, raters, figures, equal=equal, trust=trust)
+    page = _html(fit, elo, bdrate, objective, raters, figures, equal=equal, trust=trust, space=space)
     paths["report.html"].write_text(page, encoding="utf-8")
     return paths
 
@@ -140,6 +143,7 @@ def _html(
     *,
     equal: pd.DataFrame | None = None,
     trust: str = "",
+    space: str = "log",
 ) -> str:
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary(fit).items())
     banner = ""
@@ -161,7 +165,7 @@ def _html(
         sentences = "".join(f"<p>{html.escape(line)}</p>" for line in at_bpp_sentences(equal))
         equal_section = (
             "<h2>Equal-quality bitrates</h2><p>At each level of the anchor: its Elo, and the bpp at which each "
-            "other codec reaches that Elo (ln bpp interpolated linearly in Elo between the codec's levels, "
+            f"other codec reaches that Elo ({SPACE_WORDS[space]} between the codec's levels, "
             "in every posterior draw; no extrapolation), with the difference in percent (negative = fewer "
             "bits); 95% intervals.</p>" + sentences + _table(equal_quality_display(equal))
         )

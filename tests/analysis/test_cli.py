@@ -141,3 +141,17 @@ def test_a_too_short_nuts_run_exits_non_zero(small_files, tmp_path: Path) -> Non
     assert (
         cli.main([*argv, "--draws", "20", "--tune", "20", "--chains", "2", "--no-rater-terms"]) == cli.EXIT_UNCONVERGED
     )
+
+
+def test_interpolation_flag_chooses_how_the_equal_quality_table_reads_curves(small_files, tmp_path: Path) -> None:
+    """Default log-linear (ln bpp linear in Elo); ``--interpolation linear`` reads bpp itself, and says so."""
+    assert run_map(small_files, tmp_path / "log", "--at-bpp", "0.2") == 0
+    assert run_map(small_files, tmp_path / "linear", "--at-bpp", "0.2", "--interpolation", "linear") == 0
+    log, linear = (pd.read_csv(tmp_path / name / "equal_quality.csv") for name in ("log", "linear"))
+    assert log[["codec", "level", "anchor_bpp"]].equals(linear[["codec", "level", "anchor_bpp"]])
+    between = log["level"].isna() & log["bpp"].notna()  # read between the levels of both curves
+    assert between.any() and (log.loc[between, "bpp"] != linear.loc[between, "bpp"]).all()
+    assert "ln bpp interpolated linearly in Elo" in (tmp_path / "log" / "report.html").read_text()
+    assert "(bpp interpolated linearly in Elo" in (tmp_path / "linear" / "report.html").read_text()
+    with pytest.raises(SystemExit):
+        run_map(small_files, tmp_path / "bad", "--interpolation", "cubic")
