@@ -11,10 +11,10 @@ PIP_QUIET := 2>&1 | { grep -v '^WARNING: Location' || true; }
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-fast lint format bench venv dev-venv system-deps migrations-check clean
+.PHONY: demo serve test test-fast lint format bench venv dev-venv system-deps migrations-check clean
 
-# The runtime (requirements.txt) for demo and bench; the test and lint tools on top
-# (requirements-dev.txt) for test, test-fast, lint and format.
+# The runtime (requirements.txt) for demo and serve; the test, lint and load tools on top
+# (requirements-dev.txt) for test, test-fast, lint, format and bench (locust, for bench_load.py).
 venv: $(STAMP)
 dev-venv: $(DEV_STAMP)
 
@@ -49,10 +49,15 @@ demo: venv system-deps
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the site and the background workers)"
 	@# One worker per queue (evalsite/settings.py TASK_QUEUES): generation never waits behind a report.
 	@workers=""; for queue in generation reports design; do \
-	  DEBUG=1 $(PY) manage.py db_worker --queue-name $$queue --no-reload & workers="$$workers $$!"; \
+	  DEBUG=1 $(PY) manage.py run_worker $$queue & workers="$$workers $$!"; \
 	done; \
 	trap 'kill $$workers 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production on this machine: PostgreSQL (when root), gunicorn, whitenoise and one background
+# worker per queue, in the foreground (evalsite/deploy/serve.sh; docs/configuration.md).
+serve: venv system-deps
+	HOST=$(HOST) PORT=$(PORT) evalsite/deploy/serve.sh
 
 test: dev-venv system-deps lint migrations-check
 	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
@@ -76,8 +81,8 @@ format: dev-venv
 migrations-check: venv
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
-bench: venv system-deps
-	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+bench: dev-venv system-deps
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var artifacts .pytest_cache .ruff_cache .mypy_cache

@@ -8,11 +8,13 @@ Defaults give a working local site: SQLite in WAL mode under ``var/``. Productio
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from evalsite.env import envbool, envint, envlist, envstr
 
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "axes",
     "evalsite.studies",
     "evalsite.screening",
     "evalsite.rating",
@@ -61,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its message
 ]
 
 ROOT_URLCONF = "evalsite.urls"
@@ -100,7 +104,8 @@ def _database() -> dict[str, Any]:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets raters' reads go on while a judgment is written; IMMEDIATE takes the write
         # lock at BEGIN so two concurrent judgment transactions queue instead of deadlocking.
-        config["CONN_MAX_AGE"] = 0
+        # Connections persist like PostgreSQL's (DB_CONN_MAX_AGE): opening one and running the
+        # PRAGMAs cost more than a rater's query.
         config["OPTIONS"] = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
             "transaction_mode": "IMMEDIATE",
@@ -126,6 +131,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Researcher logins: django-axes locks a username at one address out after AXES_FAILURE_LIMIT
+# failures for LOGIN_LOCKOUT_MINUTES (docs/security.md). Rater entry: RATER_ENTRIES_PER_MINUTE
+# per client address (0: no limit), counted in the cache. CLIENT_IP_HEADER: the header a trusted
+# proxy puts the client's address in (e.g. HTTP_X_REAL_IP); without it, REMOTE_ADDR.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures only: successful logins are not logged with their address
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "evalsite.throttling.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+CLIENT_IP_HEADER = envstr("CLIENT_IP_HEADER") or ""
+RATER_ENTRIES_PER_MINUTE = envint("RATER_ENTRIES_PER_MINUTE", 30)
+# One cache for every worker and host (rate-limit counters must be shared): a table in the
+# database, made by `migrate` (the rating app runs `createcachetable` after it). MAX_ENTRIES leaves
+# room for a launch's worth of per-address counters before Django culls a third of the table.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "pico_cache",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "studies:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -141,8 +172,28 @@ STATICFILES_DIRS = [BASE_DIR / "evalsite" / "static"]
 # Without collectstatic (development, tests) whitenoise finds files in the apps directly.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+# Source maps are only for developer tools; compressing the API docs' (10 MB) was most of collectstatic.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
+
+
+def _study_files() -> dict[str, Any]:
+    """Rendered crops and colour plates: under VAR_DIR/files, or in the S3-compatible bucket STUDY_FILES_BUCKET."""
+    bucket = envstr("STUDY_FILES_BUCKET")
+    if not bucket:
+        return {"BACKEND": "evalsite.rating.files.StudyFileSystemStorage", "OPTIONS": {"location": VAR_DIR / "files"}}
+    return {  # django-storages with boto3; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": envstr("STUDY_FILES_ENDPOINT_URL"),
+            "location": envstr("STUDY_FILES_PREFIX") or "",
+        },
+    }
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "studyfiles": _study_files(),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING
@@ -152,14 +203,28 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 # Reconstructions and references of every study live here; stimulus paths are relative to it.
 STUDY_DATA_DIR = VAR_DIR / "studies"
+# Colour plates drawn ahead by the design worker, in raters' worth (screening/pool.py).
+SCREENING_PLATE_POOL_RATERS = envint("SCREENING_PLATE_POOL_RATERS", 100)
+# The largest zip of images a researcher may upload (create form and API); a proxy in front
+# should refuse larger request bodies too (docs/security.md).
+STUDY_UPLOAD_MAX_BYTES = envint("STUDY_UPLOAD_MAX_MB", 200) * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and not TESTING:
-    SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# In production the site sits behind a TLS proxy (nginx, Caddy, a load balancer) that sets
+# X-Forwarded-Proto: then requests count as HTTPS, plain HTTP is redirected, browsers are told to
+# use HTTPS only (HSTS) and cookies are Secure. BEHIND_TLS_PROXY=0 serves plain HTTP (`make serve`
+# on loopback); `check --deploy` then lists exactly these four settings (docs/configuration.md).
+BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", not (DEBUG or TESTING))
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
 LOGGING = {
     "version": 1,

@@ -3,8 +3,8 @@
 The rules keep a token holder inside what the study pages allow: the file must be valid
 TOML with a slug that is free or the caller's own draft; every path it names (the images
 folder, external codec definitions, imported listings) must lie in the study's own folder or
-under STUDY_IMAGE_ROOT; a zip is extracted into the images folder the file names, flattened
-and limited like the create form's upload. Nothing is written for a file that fails.
+under STUDY_IMAGE_ROOT; a zip is checked and extracted into the images folder the file names
+by ``studies.uploads``, as the create form's upload is. Nothing is written for a file that fails.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import tomllib
 from pathlib import Path
 from typing import IO, Any
 
-from django import forms
 from django.contrib.auth.models import User
 
-from evalsite.studies import services, tasks
+from evalsite.studies import services, tasks, uploads
 from evalsite.studies.config import SLUG_RE, StudyFileError, StudyProblem, load_study_file
-from evalsite.studies.forms import MAX_ZIP_BYTES, extract_images, image_root
+from evalsite.studies.forms import image_root
 from evalsite.studies.models import Study
 
 MAX_STUDY_FILE_BYTES = 1024 * 1024
@@ -86,21 +85,19 @@ def submit_study(*, owner: User, study_file: bytes, images: IO[bytes] | None = N
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if images is not None:
-            if getattr(images, "size", 0) > MAX_ZIP_BYTES:
-                raise _refuse("images", f"the zip is larger than {MAX_ZIP_BYTES // 2**20} MiB")
             folder_key = dict(_named_paths(data, folder)).get("images.folder")
             if folder_key is None or not _inside(folder_key, folder):
                 raise _refuse(
                     "images.folder", 'with a zip of images, set a folder inside the study\'s, e.g. folder = "images"'
                 )
-            extract_images(images, folder_key)
+            uploads.extract_images(images, folder_key)
         path = folder / "study.toml"
         path.write_bytes(study_file)
         config = load_study_file(path)
-    except forms.ValidationError as exc:
+    except uploads.UploadError as exc:
         if created:
             shutil.rmtree(folder, ignore_errors=True)
-        raise _refuse("images", "; ".join(exc.messages)) from None
+        raise StudyFileError(SOURCE, [StudyProblem("images", problem) for problem in exc.problems]) from None
     except StudyFileError:
         if created:
             shutil.rmtree(folder, ignore_errors=True)

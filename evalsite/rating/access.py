@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -12,6 +13,7 @@ from evalsite.rating.errors import MESSAGES
 from evalsite.rating.models import Rater
 from evalsite.rating.outcomes import outcome
 from evalsite.studies.models import Study
+from evalsite.throttling import over_limit
 
 STAGE_PAGE: dict[str, str] = {
     Rater.Stage.CONSENT: "rating:consent",
@@ -34,6 +36,11 @@ def session_key(study: Study) -> str:
     return f"rating.rater.{study.pk}"
 
 
+def _session_raters(request: HttpRequest) -> dict[str, object]:
+    """The raters this session holds, by session key (one per study)."""
+    return {key: value for key, value in request.session.items() if key.startswith("rating.rater.")}
+
+
 def visible_study(slug: str) -> Study:
     """The study of a rater link; drafts do not exist for raters."""
     return get_object_or_404(Study.objects.exclude(state=Study.State.DRAFT), slug=slug)
@@ -44,7 +51,10 @@ def session_rater(request: HttpRequest, study: Study) -> Rater | None:
     rater_id = request.session.get(session_key(study))
     if rater_id is None:
         return None
-    return Rater.objects.select_related("study").filter(pk=rater_id, study=study).first()
+    rater = Rater.objects.filter(pk=rater_id, study=study).first()
+    if rater is not None:
+        rater.study = study  # already read: no second read of the study
+    return rater
 
 
 def page_for(rater: Rater) -> str:
@@ -82,5 +92,35 @@ def rater_page(view: RaterView) -> RaterView:
         if study.state != Study.State.LIVE and target not in ("rating:done", "rating:stopped"):
             return message_page(request, study, "study_paused" if study.state == Study.State.PAUSED else "study_closed")
         return view(request, study, rater, *args, **kwargs)
+
+    return wrapper
+
+
+def limit_entries(view: RaterView) -> RaterView:
+    """Decorator for the study link: past RATER_ENTRIES_PER_MINUTE from one address, a "wait a minute" page (429)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object) -> HttpResponse:
+        limit = settings.RATER_ENTRIES_PER_MINUTE
+        if limit and over_limit("rater-entry", request, per_minute=limit):
+            return message_page(request, visible_study(slug), "too_many_entries", status=429)
+        return view(request, slug, *args, **kwargs)
+
+    return wrapper
+
+
+def fresh_session(view: RaterView) -> RaterView:
+    """Decorator: when the view attaches a rater to this browser's session, the session gets a new key.
+
+    So a session id planted in a rater's browser beforehand (session fixation) never comes to hold a rater.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object) -> HttpResponse:
+        before = _session_raters(request)
+        response = view(request, slug, *args, **kwargs)
+        if any(rater != before.get(key) for key, rater in _session_raters(request).items()):
+            request.session.cycle_key()
+        return response
 
     return wrapper

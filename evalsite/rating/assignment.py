@@ -73,7 +73,7 @@ def _adaptive_design(
 
 def study_design(study: Study) -> tuple[tuple[Pair, ...], Mapping[Pair, float]]:
     """The pairs the study's raters may get and, for an adaptive study, their target shares."""
-    conditions = tuple(selectors.study_conditions(study))
+    conditions = selectors.study_conditions(study)
     if study.design == Study.Design.ADAPTIVE:
         shares = tuple((a, int(la), b, int(lb), float(share)) for a, la, b, lb, share in study.design_shares)
         return _adaptive_design(conditions, shares)

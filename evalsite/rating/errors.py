@@ -28,6 +28,9 @@ MESSAGES: dict[str, str] = {
         "(for example Prolific's 'Open study in a new window' button), not from a copied address."
     ),
     "already_taken_part": "You have already taken part in this study. Thank you for your interest.",
+    "too_many_entries": (
+        "Many people are opening this study from your network right now. Please wait a minute and open the link again."
+    ),
     "high_density": "This study cannot show its images correctly on this screen (its pixel density is too high).",
     "view_both": "Please look at both copies, A and B, before answering.",
     "study_not_closed": "Identifiers are purged only from closed studies.",

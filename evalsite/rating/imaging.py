@@ -2,17 +2,20 @@
 
 Whatever the source format, a crop is decoded to 8-bit RGB and written as a fresh PNG with
 fixed options and no ancillary chunks (no EXIF, text, ICC or time), so neither the bytes'
-format nor their metadata says which codec made the pixels.
+format nor their metadata says which codec made the pixels. Each crop is rendered once and kept
+in the study files (``files.py``) under a hash of its source and box; requests stream it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from evalsite.rating.files import stored
 
 
 def crop_box(
@@ -33,9 +36,26 @@ def encode_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-@lru_cache(maxsize=128)
-def crop_png(path: Path, box: tuple[int, int, int, int]) -> bytes:
-    """The ``box`` (x, y, w, h) of the image at ``path`` as a metadata-free PNG (cached: trials repeat crops)."""
+CROP_FORMAT = "png1"  # part of every stored crop's name: change it when the encoding changes
+
+
+def render_crop(path: Path, box: tuple[int, int, int, int]) -> bytes:
+    """The ``box`` (x, y, w, h) of the image at ``path`` as a metadata-free PNG."""
     x, y, w, h = box
     with Image.open(path) as image:
         return encode_png(image.crop((x, y, x + w, y + h)))
+
+
+def crop_name(source: str, box: tuple[int, int, int, int]) -> str:
+    """The study-files name of a crop: a hash of its source's content hash (``source``) and the box."""
+    digest = hashlib.sha256(f"{CROP_FORMAT}:{source}:{box}".encode()).hexdigest()
+    return f"crops/{digest[:2]}/{digest}.png"
+
+
+def crop_file(path: Path, source: str, box: tuple[int, int, int, int]) -> str:
+    """The study-files name of the ``box`` crop of the image at ``path`` (content hash ``source``), rendered once.
+
+    The first call renders and stores it (at generation, see ``services.prepare_rater_stimuli``);
+    every later one only finds it, so serving a crop costs no decoding or encoding.
+    """
+    return stored(crop_name(source, box), lambda: render_crop(path, box))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import secrets
 
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
 
 from evalsite.studies.models import Reference, Stimulus, Study
 
@@ -161,3 +161,41 @@ class RaterEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rater} {self.kind}"
+
+
+class PairCount(models.Model):
+    """Compared trials issued per pair of a study (previews left out): the scheduler's tally.
+
+    Kept as trials are made (:func:`count_issued`), so that issuing a trial reads one row per
+    pair in use instead of counting every trial of the study inside the write transaction.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="+")
+    reference = models.ForeignKey(Reference, on_delete=models.CASCADE, related_name="+")
+    first = models.ForeignKey(Stimulus, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Stimulus, on_delete=models.CASCADE, related_name="+")
+    issued = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "first", "second"], name="unique_pair_count")]
+
+    def __str__(self) -> str:
+        return f"{self.study_id}: {self.first_id}-{self.second_id} x{self.issued}"
+
+
+def count_issued(*, study_id: int, reference_id: int, first_id: int, second_id: int) -> None:
+    """Add one to the tally of a pair (``first_id`` < ``second_id``), creating its row on first use.
+
+    Two raters may issue a pair's first trial at once: the unique constraint lets one insert
+    win, and the other adds to the row it made.
+    """
+    pair = PairCount.objects.filter(study_id=study_id, first_id=first_id, second_id=second_id)
+    if pair.update(issued=F("issued") + 1):
+        return
+    try:
+        with transaction.atomic():
+            PairCount.objects.create(
+                study_id=study_id, reference_id=reference_id, first_id=first_id, second_id=second_id, issued=1
+            )
+    except IntegrityError:
+        pair.update(issued=F("issued") + 1)

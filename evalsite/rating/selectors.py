@@ -8,12 +8,16 @@ could leak.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Sum
 
-from evalsite.rating.models import Judgment, Rater, Trial
+from evalsite.rating.imaging import crop_file
+from evalsite.rating.models import Judgment, PairCount, Rater, Trial
 from evalsite.rating.scheduler import Condition
 from evalsite.rating.stimuli import (
     ATTENTION_HIGH,
@@ -26,14 +30,30 @@ from evalsite.rating.stimuli import (
 from evalsite.studies.models import Reference, Stimulus, Study
 
 
-def study_conditions(study: Study) -> list[Condition]:
-    """The study's condition stimuli as the scheduler sees them."""
-    rows = Stimulus.objects.filter(study=study, role=Stimulus.Role.CONDITION).values_list(
+def _read_conditions(study_id: int) -> tuple[Condition, ...]:
+    rows = Stimulus.objects.filter(study_id=study_id, role=Stimulus.Role.CONDITION).values_list(
         "pk", "reference_id", "codec", "level", "bpp"
     )
-    return [
+    return tuple(
         Condition(stimulus_id=pk, image=ref, codec=codec, level=level, bpp=bpp) for pk, ref, codec, level, bpp in rows
-    ]
+    )
+
+
+@lru_cache(maxsize=32)
+def _frozen_conditions(study_id: int, created_at: datetime | None) -> tuple[Condition, ...]:
+    return _read_conditions(study_id)
+
+
+def study_conditions(study: Study) -> tuple[Condition, ...]:
+    """The study's condition stimuli as the scheduler sees them.
+
+    A launched study's stimuli are frozen, so they are read once per process (a paper-scale study
+    has over a thousand), keyed by the study's id and creation time so that a reused id is
+    another key; a draft's are read every time.
+    """
+    if study.state == Study.State.DRAFT:
+        return _read_conditions(study.pk)
+    return _frozen_conditions(study.pk, study.created_at)
 
 
 def condition_levels(study: Study) -> set[tuple[str, int]]:
@@ -45,14 +65,15 @@ def condition_levels(study: Study) -> set[tuple[str, int]]:
 def issued_pairs(study: Study) -> list[tuple[int, int, int, int]]:
     """(reference id, stimulus a, stimulus b, trials issued) over the study's compared trials.
 
-    One grouped query, so its cost grows with the pairs in use, not with the trials issued.
+    Read from the tally kept as trials are issued (``models.PairCount``): one row per pair in
+    use, so the cost does not grow with the trials issued.
     """
-    rows = (
-        Trial.objects.filter(rater__study=study, kind=Trial.Kind.TRIAL, rater__preview=False)
-        .values_list("reference_id", "a_id", "b_id")
-        .annotate(n=Count("pk"))
-    )
-    return list(rows)
+    return list(PairCount.objects.filter(study=study).values_list("reference_id", "first_id", "second_id", "issued"))
+
+
+def issued_count(study: Study) -> int:
+    """Compared trials issued so far (previews left out), from the tally: a sum over the pairs in use, not the trials."""
+    return PairCount.objects.filter(study=study).aggregate(n=Sum("issued"))["n"] or 0
 
 
 def rater_history(rater: Rater) -> list[tuple[str, int, int, int]]:
@@ -156,11 +177,49 @@ def artifact_candidates(study: Study) -> list[tuple[int, int, float, bool, bool]
     return sorted(found)
 
 
-def stimulus_file(stimulus_id: int) -> Path:
-    """The decoded PNG of a stimulus."""
-    return Path(settings.STUDY_DATA_DIR) / Stimulus.objects.values_list("path", flat=True).get(pk=stimulus_id)
+@dataclass(frozen=True)
+class TrialFiles:
+    """What serving a trial's images needs: its crop box, the side shown left, and each image's file and content hash."""
+
+    box: tuple[int, int, int, int]
+    shown_left: str
+    reference: tuple[str, str]
+    a: tuple[str, str]
+    b: tuple[str, str]
 
 
-def reference_file(reference: Reference) -> Path:
-    """The reference image's file."""
-    return Path(settings.STUDY_DATA_DIR) / reference.path
+def trial_files(*, token: str, rater_id: int) -> TrialFiles | None:
+    """The files behind the trial ``token`` if it was issued to rater ``rater_id``: one query, no model instances."""
+    rows = (
+        Trial.objects.filter(token=token, rater_id=rater_id)
+        .order_by()
+        .values_list(
+            "crop_x",
+            "crop_y",
+            "crop_w",
+            "crop_h",
+            "shown_left",
+            "reference__path",
+            "reference__sha256",
+            "a__path",
+            "a__sha256",
+            "b__path",
+            "b__sha256",
+        )
+    )
+    for x, y, w, h, shown_left, *files in rows:
+        return TrialFiles((x, y, w, h), shown_left, (files[0], files[1]), (files[2], files[3]), (files[4], files[5]))
+    return None
+
+
+def file_crop(path: str, sha256: str, box: tuple[int, int, int, int]) -> str:
+    """The study-files name of the ``box`` crop of the image file ``path`` (relative to STUDY_DATA_DIR), rendered on first use only.
+
+    Keyed by the file's content hash (its path where none is stored), never by anything in a URL.
+    """
+    return crop_file(Path(settings.STUDY_DATA_DIR) / path, sha256 or f"path:{path}", box)
+
+
+def source_crop(source: Reference | Stimulus, box: tuple[int, int, int, int]) -> str:
+    """The study-files name of the ``box`` crop of a reference's or stimulus's image (``file_crop``)."""
+    return file_crop(source.path, source.sha256, box)

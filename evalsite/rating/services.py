@@ -22,10 +22,10 @@ from django.utils.crypto import salted_hmac
 from evalsite.rating import assignment, selectors
 from evalsite.rating.errors import RatingError
 from evalsite.rating.geometry import REFUSED_DEVICE_CODES, Display, browser_family, check_display
-from evalsite.rating.imaging import crop_box
-from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial, lock_rater
+from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial, count_issued, lock_rater
 from evalsite.rating.outcomes import COMPLETED, outcome
 from evalsite.rating.scheduler import Pair, SessionPlan
+from evalsite.rating.serving import reference_box, render_study_crops
 from evalsite.rating.stages import stage_after
 from evalsite.rating.stimuli import make_rater_stimuli
 from evalsite.rating.tasks import queue_design_refresh
@@ -36,9 +36,11 @@ PREVIEW_KEEP = timedelta(days=1)  # a researcher's preview raters are deleted wh
 
 
 def prepare_rater_stimuli(*, study: Study) -> None:
-    """Create the attention-check and artifact-screening stimuli of every reference (idempotent)."""
+    """Create the attention-check and artifact-screening stimuli of every reference, and render
+    every crop raters can be shown into the study files (idempotent; run at generation)."""
     with transaction.atomic():
         make_rater_stimuli(study=study)
+    render_study_crops(study)
 
 
 def _event(rater: Rater, kind: str, **detail: object) -> None:
@@ -222,14 +224,9 @@ def _create_trial(rater: Rater, kind: str, pair: Pair, seq: int, rng: random.Ran
         earlier = rater.trials.get(kind=Trial.Kind.TRIAL, reference=reference, a_id__in=(a, b), b_id__in=(a, b))
         a, b = earlier.a_id, earlier.b_id
         shown_left = Trial.Side.B if earlier.shown_left == Trial.Side.A else Trial.Side.A
-    x, y, w, h = crop_box(
-        width=reference.width,
-        height=reference.height,
-        crop_w=rater.study.crop_width,
-        crop_h=rater.study.crop_height,
-        x=reference.crop_x,
-        y=reference.crop_y,
-    )
+    x, y, w, h = reference_box(reference, rater.study)
+    if kind == Trial.Kind.TRIAL and not rater.preview:
+        count_issued(study_id=rater.study_id, reference_id=reference.pk, first_id=pair.first, second_id=pair.second)
     return Trial.objects.create(
         rater=rater,
         seq=seq,
@@ -298,7 +295,8 @@ def _locked_trial(rater: Rater, trial_token: str) -> Trial:
     the later ones find the first one's judgment. The one-to-one constraint on
     Judgment.trial is the backstop.
     """
-    trial = Trial.objects.select_for_update().filter(token=trial_token).first()
+    # With its judgment, if any (one read): a retry is answered without another query.
+    trial = Trial.objects.select_for_update(of=("self",)).select_related("judgment").filter(token=trial_token).first()
     if trial is None:
         raise RatingError("unknown_trial")
     if trial.rater_id != rater.pk:
@@ -388,7 +386,7 @@ def record_judgment(
     with transaction.atomic():
         trial = _locked_trial(rater, trial_token)
         winner = _chosen_side(trial, choice, allow_ties=rater.study.allow_ties)
-        existing = Judgment.objects.filter(trial=trial).first()
+        existing = getattr(trial, "judgment", None)
         if existing is not None:
             return _repeat(existing, winner)
         rater = lock_rater(rater)

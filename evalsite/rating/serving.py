@@ -1,4 +1,4 @@
-"""Turn an opaque image URL back into pixels, for the rater it was issued to only.
+"""Turn an opaque image URL back into a stored image, for the rater it was issued to only.
 
 Owners are trials (slots reference/left/right) and the rater (the instructions' worked
 example). Apps further up the rater's flow serve their own owners through the same URL by
@@ -14,16 +14,16 @@ from collections.abc import Callable
 from django.urls import reverse
 
 from evalsite.rating import selectors
-from evalsite.rating.imaging import crop_box, crop_png
-from evalsite.rating.models import Rater, Trial
+from evalsite.rating.imaging import crop_box
+from evalsite.rating.models import Rater
 from evalsite.rating.tokens import image_key, resolve_slot
-from evalsite.studies.models import Reference
+from evalsite.studies.models import Reference, Stimulus, Study
 
 COMPARISON_SLOTS = ("reference", "left", "right")
 EXAMPLE_SLOTS = ("example-reference", "example-left", "example-right")
 
-ImageSource = Callable[[Rater, str, str], bytes | None]
-"""``source(rater, owner, key)``: PNG bytes if ``owner`` is one of the source's and was issued to ``rater``."""
+ImageSource = Callable[[Rater, str, str], str | None]
+"""``source(rater, owner, key)``: the study-files name of the image if ``owner`` is the source's and was issued to ``rater``."""
 
 _sources: list[ImageSource] = []
 
@@ -44,9 +44,8 @@ def comparison_urls(study_slug: str, owner: str) -> dict[str, str]:
     return {slot: image_url(study_slug, owner, slot) for slot in COMPARISON_SLOTS}
 
 
-def reference_box(reference: Reference) -> tuple[int, int, int, int]:
-    """The crop (x, y, w, h) the study shows of ``reference`` outside trials (examples, screening)."""
-    study = reference.study
+def reference_box(reference: Reference, study: Study) -> tuple[int, int, int, int]:
+    """The crop (x, y, w, h) the study shows of ``reference``: in every trial, example and screening item."""
     return crop_box(
         width=reference.width,
         height=reference.height,
@@ -57,40 +56,59 @@ def reference_box(reference: Reference) -> tuple[int, int, int, int]:
     )
 
 
-def _trial_image(trial: Trial, slot: str) -> bytes:
-    box = (trial.crop_x, trial.crop_y, trial.crop_w, trial.crop_h)
+def render_study_crops(study: Study) -> int:
+    """Render and store every crop the study's raters can be shown (each reference and all its stimuli); returns how many.
+
+    Run at generation, so that no rater's request renders one; crops already stored are skipped.
+    """
+    references = {reference.pk: reference for reference in study.references.all()}
+    sources: list[Reference | Stimulus] = [*references.values(), *Stimulus.objects.filter(study=study)]
+    for source in sources:
+        reference = source if isinstance(source, Reference) else references[source.reference_id]
+        selectors.source_crop(source, reference_box(reference, study))
+    return len(sources)
+
+
+def _trial_image(files: selectors.TrialFiles, slot: str) -> str:
     if slot == "reference":
-        return crop_png(selectors.reference_file(trial.reference), box)
-    shown = trial.shown_left if slot == "left" else ("b" if trial.shown_left == "a" else "a")
-    return crop_png(selectors.stimulus_file(trial.a_id if shown == "a" else trial.b_id), box)
+        return selectors.file_crop(*files.reference, files.box)
+    shown = files.shown_left if slot == "left" else ("b" if files.shown_left == "a" else "a")
+    return selectors.file_crop(*(files.a if shown == "a" else files.b), files.box)
 
 
-def _example_image(rater: Rater, slot: str) -> bytes | None:
+def _example_image(rater: Rater, slot: str) -> str | None:
     # A practice pair (the study's own conditions) rather than the attention pair, so that the
     # worked example does not teach raters what an attention check looks like.
     pairs = {ref: options[0] for ref, options in selectors.practice_pairs(rater.study).items()}
     pairs = pairs or selectors.attention_pairs(rater.study)
     if not pairs:
         return None
-    reference = Reference.objects.select_related("study").get(pk=min(pairs))
-    box = reference_box(reference)
+    reference = Reference.objects.get(pk=min(pairs))
+    box = reference_box(reference, rater.study)
     if slot == "example-reference":
-        return crop_png(selectors.reference_file(reference), box)
+        return selectors.source_crop(reference, box)
     good, bad = pairs[reference.pk]
-    return crop_png(selectors.stimulus_file(good if slot == "example-left" else bad), box)
+    return selectors.source_crop(Stimulus.objects.get(pk=good if slot == "example-left" else bad), box)
 
 
-def resolve_image(*, rater: Rater, owner: str, key: str) -> bytes | None:
-    """PNG bytes of the image named by (owner, key) if it was issued to ``rater``, else None."""
-    trial = Trial.objects.select_related("reference").filter(token=owner, rater=rater).first()
-    if trial is not None:
+def resolve_image(*, study_id: int, rater_id: int, owner: str, key: str) -> str | None:
+    """The study-files name of the image named by (owner, key) if it was issued to rater ``rater_id`` of the study, else None.
+
+    A trial's image, by far the most asked for, costs one light query; examples and other
+    sources read the rater first.
+    """
+    files = selectors.trial_files(token=owner, rater_id=rater_id)
+    if files is not None:
         slot = resolve_slot(owner, key, COMPARISON_SLOTS)
-        return _trial_image(trial, slot) if slot else None
+        return _trial_image(files, slot) if slot else None
+    rater = Rater.objects.select_related("study").filter(pk=rater_id, study_id=study_id).first()
+    if rater is None:
+        return None
     if owner == rater.token:
         slot = resolve_slot(owner, key, EXAMPLE_SLOTS)
         return _example_image(rater, slot) if slot else None
     for source in _sources:
-        data = source(rater, owner, key)
-        if data is not None:
-            return data
+        name = source(rater, owner, key)
+        if name is not None:
+            return name
     return None

@@ -33,7 +33,8 @@ def queue_design_refresh(study: Study) -> None:
     The fit takes seconds, so it never runs in the rater's request; a failing refresh keeps the
     old shares (``refresh_design_task``), and a failing enqueue is logged, not raised (``robust``).
     """
-    judged = selectors.judged_count(study)
+    # Compared trials issued stand in for judgments: read from the tally, not counted over the study's judgments.
+    judged = selectors.issued_count(study)
     n_conditions = len(selectors.condition_levels(study))
     if not refresh_due(judged=judged, requested=study.design_requested, n_conditions=n_conditions):
         return

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from evalsite.rating import access, assignment, geometry, outcomes, services
 from evalsite.rating.access import message_page, rater_page, session_rater, visible_study
 from evalsite.rating.errors import RatingError
+from evalsite.rating.files import study_files
 from evalsite.rating.forms import DisplayForm, JudgmentForm
 from evalsite.rating.geometry import Display
 from evalsite.rating.models import Judgment, Rater, Trial
@@ -26,6 +27,8 @@ def _next(rater: Rater) -> HttpResponse:
 
 @never_cache
 @require_GET
+@access.limit_entries
+@access.fresh_session
 def entry(request: HttpRequest, slug: str) -> HttpResponse:
     """The study link: start (or resume) this browser's or this crowd id's session."""
     study = visible_study(slug)
@@ -43,6 +46,7 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 @never_cache
 @require_GET
+@access.fresh_session
 def preview(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """A researcher's preview link (from the study page): this browser walks the flow as that preview rater."""
     study = visible_study(slug)
@@ -164,7 +168,7 @@ def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
             "practice": practice,
             "practice_number": practice_done + 1,
             "done": done,
-            "total": assignment.session_length(rater),
+            "total": assignment.session_length(current.rater),  # the rater issue_trial read: its study's design is read
         },
     )
 
@@ -191,7 +195,7 @@ def _judge(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
             messages.success(request, "Correct: that copy was closer to the original.")
         else:
             messages.warning(request, "Not quite: the other copy was closer to the original. Look for blur and blocks.")
-    rater.refresh_from_db()
+    rater.refresh_from_db(fields=["stage", "excluded"])  # where the judgment moved the rater (the study stays read)
     if result.created and result.judgment.trial.kind == Trial.Kind.PRACTICE and rater.stage == Rater.Stage.TRIALS:
         messages.info(request, "That was the last practice comparison. The study starts now.")
     return _next(rater)
@@ -220,13 +224,18 @@ def stopped(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
 
 
 @require_GET
-def image(request: HttpRequest, slug: str, owner: str, key: str) -> HttpResponse:
-    """One image, by its opaque URL, for the rater it was issued to; 404 for anything else."""
-    study = visible_study(slug)
-    rater = session_rater(request, study)
-    data = resolve_image(rater=rater, owner=owner, key=key) if rater is not None else None
-    if data is None:
+def image(request: HttpRequest, slug: str, owner: str, key: str) -> FileResponse:
+    """One image, by its opaque URL, for the rater it was issued to; 404 for anything else.
+
+    The stored crop or plate is streamed as it is: no decoding or encoding in the request. Its
+    URL names one image of one trial of one rater for good, so the browser may keep it.
+    """
+    study = get_object_or_404(Study.objects.exclude(state=Study.State.DRAFT).only("pk"), slug=slug)
+    rater_id = request.session.get(access.session_key(study))
+    name = resolve_image(study_id=study.pk, rater_id=rater_id, owner=owner, key=key) if rater_id is not None else None
+    if name is None:
         raise Http404("No such image.")
-    response = HttpResponse(data, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
+    # A fixed file name: the stored name (a hash of the crop) would tell two trials' images apart or alike.
+    response = FileResponse(study_files().open(name), content_type="image/png", filename="image.png")
+    response["Cache-Control"] = "private, max-age=86400, immutable"
     return response

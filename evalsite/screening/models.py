@@ -51,3 +51,26 @@ class ScreeningItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempt} #{self.index}"
+
+
+class ColourPlate(models.Model):
+    """A colour plate drawn ahead by the background worker and stored in the study files.
+
+    Drawing one costs about half a second of CPU, so raters' requests never draw: a colour
+    attempt takes plates from this pool (``services.start_attempt``), each plate once, so no two
+    raters see the same plate. ``digit`` is the answer and stays on the server.
+    """
+
+    digit = models.CharField(max_length=1)
+    axis = models.CharField(max_length=8)
+    seed = models.BigIntegerField()
+    file = models.CharField(max_length=200, help_text="Study-files name of the drawn PNG.")
+    drawn_at = models.DateTimeField(auto_now_add=True)
+    taken_at = models.DateTimeField(null=True, blank=True, help_text="When an attempt took it (never given twice).")
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["axis", "taken_at"], name="plate_pool")]
+
+    def __str__(self) -> str:
+        return f"plate {self.pk} ({self.axis})"

@@ -16,9 +16,10 @@ from django.utils import timezone
 from evalsite.rating import selectors
 from evalsite.rating.models import Rater, RaterEvent, lock_rater
 from evalsite.rating.stages import stage_after
-from evalsite.screening import artifacts, plates
+from evalsite.screening import artifacts, plates, pool
 from evalsite.screening.errors import ScreeningError
 from evalsite.screening.models import ScreeningAttempt, ScreeningItem
+from evalsite.screening.tasks import queue_top_up
 
 STAGE_OF: dict[str, str] = {
     ScreeningAttempt.Kind.COLOUR: Rater.Stage.COLOUR,
@@ -27,8 +28,14 @@ STAGE_OF: dict[str, str] = {
 
 
 def _colour_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
-    specs = plates.plan_plates(attempt.rater.study.colour_plates, attempt.seed)
-    return [ScreeningItem(attempt=attempt, index=i, spec=asdict(s), expected=s.digit) for i, s in enumerate(specs)]
+    # Plates come from the pool drawn ahead (pool.py): the request draws none while it lasts.
+    drawn = pool.take(plates.plate_axes(attempt.rater.study.colour_plates))
+    if pool.running_low():
+        queue_top_up()
+    return [
+        ScreeningItem(attempt=attempt, index=i, spec={**asdict(spec), "file": file or ""}, expected=spec.digit)
+        for i, (spec, file) in enumerate(drawn)
+    ]
 
 
 def _artifact_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
@@ -52,6 +59,11 @@ def _artifact_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
         )
         for i, spec in enumerate(specs)
     ]
+
+
+def plate_spec(item: ScreeningItem) -> plates.PlateSpec:
+    """The plate a colour item shows (its spec also names the stored file)."""
+    return plates.PlateSpec(digit=item.spec["digit"], axis=item.spec["axis"], seed=item.spec["seed"])
 
 
 def start_attempt(*, rater: Rater, kind: str) -> ScreeningAttempt:
@@ -91,7 +103,7 @@ def submit_attempt(*, attempt: ScreeningAttempt, answers: Mapping[int, str]) -> 
                 raise ScreeningError("not_a_number")
             for item in items:
                 item.answer = answers.get(item.index, "").strip()[:16]
-                item.correct = plates.is_correct(plates.PlateSpec(**item.spec), item.answer)
+                item.correct = plates.is_correct(plate_spec(item), item.answer)
             attempt.score = sum(bool(item.correct) for item in items)
             attempt.passed = attempt.score >= min(study.colour_pass, len(items))
         else:

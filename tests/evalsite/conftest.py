@@ -70,6 +70,15 @@ def _save_png(image: Image.Image, path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.fixture(autouse=True)
+def study_files(settings, tmp_path) -> Path:
+    """Study files (rendered crops, colour plates) of this test's own, never in var/."""
+    location = tmp_path / "files"
+    files = {"BACKEND": "evalsite.rating.files.StudyFileSystemStorage", "OPTIONS": {"location": location}}
+    settings.STORAGES = {**settings.STORAGES, "studyfiles": files}
+    return location
+
+
 @pytest.fixture
 def study_data_dir(settings, tmp_path) -> Path:
     """A fresh STUDY_DATA_DIR for this test."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' setting for this test process, not the site's.
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     clean.update(PICO_VAR_DIR=str(tmp_path / "var"), **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
@@ -55,3 +63,28 @@ def test_the_default_database_is_sqlite_in_wal_mode(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "wal"
     assert (tmp_path / "var" / "db.sqlite3").exists()
+
+
+# What `check --deploy` may say in production: nothing behind a TLS proxy; on plain HTTP only the
+# four settings that need HTTPS (docs/configuration.md, "Production").
+PLAIN_HTTP_WARNINGS = {"security.W004", "security.W008", "security.W012", "security.W016"}
+
+
+@pytest.mark.parametrize(("behind_tls_proxy", "allowed"), [("1", set()), ("0", PLAIN_HTTP_WARNINGS)])
+def test_the_deploy_check_lists_only_what_a_tls_proxy_provides(tmp_path, behind_tls_proxy, allowed):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "ERROR",
+        tmp_path=tmp_path,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="eval.example.org",
+        BEHIND_TLS_PROXY=behind_tls_proxy,
+    )
+    assert result.returncode == 0, result.stderr
+    reported = set(re.findall(r"^\?: \(([\w.]+)\)", result.stderr + result.stdout, flags=re.MULTILINE))
+    assert reported == allowed, result.stderr
+    if not allowed:
+        assert "System check identified no issues" in result.stdout

@@ -36,7 +36,7 @@ class Recorder:
         headers = "\n".join(f"{k}: {v}" for k, v in response.items())
         self.texts.append((f"{url} headers", headers))
         if response.get("Content-Type", "").startswith("image/"):
-            self.images.append((url, response.content))
+            self.images.append((url, response.getvalue()))  # a stored file, streamed
             return
         body = response.content.decode()
         self.texts.append((url, body))

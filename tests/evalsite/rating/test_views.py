@@ -1,4 +1,4 @@
-"""Rater pages over HTTP: resuming, CSRF, image access, breaks, modes and bounded queries."""
+"""Rater pages over HTTP: resuming, CSRF, image access, breaks and modes (query counts: test_hot_path.py)."""
 
 from __future__ import annotations
 
@@ -152,31 +152,6 @@ def test_a_paused_study_asks_raters_to_come_back_later(client, study, walk_rater
     study.save()
     response = client.get(f"/s/{study.slug}/compare/")
     assert b'data-code="study_paused"' in response.content
-
-
-@pytest.mark.django_db
-def test_the_trial_page_uses_a_bounded_number_of_queries(
-    client, make_rated_study, walk_rater, django_assert_max_num_queries
-):
-    study = make_rated_study(
-        images=3,
-        qualities=(10, 30, 50, 70, 90),
-        trials_per_rater=30,
-        attention_rate=0.0,
-        attention_min=0,
-        practice_trials=0,
-        break_every=0,
-    )
-    walk_rater(study, client=client)
-    for round_ in range(3):
-        # Issuing a new trial, then re-serving it, stays within the same bound however many came before.
-        with django_assert_max_num_queries(16):
-            page = client.get(f"/s/{study.slug}/compare/")
-        with django_assert_max_num_queries(9):
-            client.get(f"/s/{study.slug}/compare/")
-        for _ in range(2 * round_ + 1):
-            _answer(client, study)
-        assert page.status_code == 200
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from evalsite.screening.plates import (
     DIGITS,
     LIGHTNESS_JITTER,
     PlateSpec,
+    _dots,
     cone_response,
     confusion_colours,
     digit_mask,
@@ -91,3 +92,13 @@ def test_answers_are_compared_to_the_digit_ignoring_spaces():
 def test_only_digits_or_nothing_count_as_an_answer():
     assert is_answer("7") and is_answer(" 12 ") and is_answer("")
     assert not is_answer("seven") and not is_answer("7?") and not is_answer("\uff17")  # a full-width 7
+
+
+def test_dots_never_touch_and_fill_the_disc():
+    dots = _dots(SIZE, np.random.default_rng(4))
+    x, y, r = dots.T
+    distance2 = (x[:, None] - x[None]) ** 2 + (y[:, None] - y[None]) ** 2
+    np.fill_diagonal(distance2, np.inf)
+    assert np.all(distance2 >= (r[:, None] + r[None] + 1.0) ** 2)  # the grid misses no neighbour
+    covered = (np.pi * r**2).sum() / (np.pi * (SIZE / 2) ** 2)
+    assert covered > 0.4, covered  # about 45% of the disc is dots, the rest the 1 px gaps and the edge

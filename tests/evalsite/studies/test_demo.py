@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from evalsite.studies.models import Stimulus, Study
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+LOGIN = RequestFactory().post("/accounts/login/")  # django-axes watches logins, so authenticate() needs the request
 
 
 def test_the_demo_builds_a_live_study_and_can_run_again(study_data_dir, settings, monkeypatch, capsys, client):
@@ -22,7 +25,7 @@ def test_the_demo_builds_a_live_study_and_can_run_again(study_data_dir, settings
     assert study.stimuli.filter(role=Stimulus.Role.CONDITION).count() == 27
     assert "rater link:       http://127.0.0.1:8000/s/demo/" in first
     assert "user researcher  password demo-pass-123" in first
-    assert authenticate(username="researcher", password="demo-pass-123") is not None
+    assert authenticate(LOGIN, username="researcher", password="demo-pass-123") is not None
     assert client.get("/s/demo/", follow=True).status_code == 200
 
     monkeypatch.delenv("DEMO_PASSWORD")
@@ -30,7 +33,7 @@ def test_the_demo_builds_a_live_study_and_can_run_again(study_data_dir, settings
     second = capsys.readouterr().out
     password = second.split("password ")[1].split()[0]
     assert password != "demo-pass-123"
-    assert authenticate(username="researcher", password=password) is not None
+    assert authenticate(LOGIN, username="researcher", password=password) is not None
     assert Study.objects.count() == 1
     assert Study.objects.get(slug="demo").launched_at == study.launched_at
 
