@@ -18,12 +18,13 @@ from django.http import HttpRequest, HttpResponse
 from ninja import File, NinjaAPI, Status, UploadedFile
 from ninja.security import HttpBearer
 
-from evalsite.api.schemas import EloOut, Error, ProgressOut, StudyOut
+from evalsite.api.schemas import CostsOut, EloOut, Error, PlanOut, ProgressOut, StudyOut
 from evalsite.api.services import token_user
 from evalsite.api.submissions import submit_study
 from evalsite.rating import results
-from evalsite.studies import exports, selectors, services, tasks
+from evalsite.studies import exports, planning, selectors, services, tasks
 from evalsite.studies.config import StudyFileError
+from evalsite.studies.forms import PlanForm
 from evalsite.studies.models import Study
 from evalsite.studies.scores import preview_scores
 
@@ -160,6 +161,47 @@ def elo(request: HttpRequest, slug: str) -> Status[dict[str, Any]]:
         for name, frame in (("elo", scores.elo), ("bdrate", scores.bdrate))
     }
     return Status(200, {"anchor": scores.anchor, "method": scores.method, **tables})
+
+
+@api.get(
+    "/studies/{slug}/plan",
+    response={200: PlanOut, 202: PlanOut, 422: Error},
+    summary="The plan before launch: judgments and raters for a target BD-rate interval width, minutes, pay, "
+    "total cost and time to finish (202 while the simulation runs)",
+)
+def plan(
+    request: HttpRequest,
+    slug: str,
+    target_width: float = planning.DEFAULT_TARGET_WIDTH,
+    seconds_per_trial: float | None = None,
+    hourly_rate: float = planning.DEFAULT_HOURLY_RATE,
+    currency: str = planning.DEFAULT_CURRENCY,
+    arrivals_per_hour: float = planning.DEFAULT_ARRIVALS_PER_HOUR,
+    pilot: str = "",
+) -> Status[dict[str, Any]]:
+    study = _study(request, slug)
+    visible = list(selectors.visible_studies(_researcher(request)).exclude(pk=study.pk))
+    given = {
+        "target_width": target_width,
+        "seconds_per_trial": "" if seconds_per_trial is None else seconds_per_trial,
+        "hourly_rate": hourly_rate,
+        "currency": currency,
+        "arrivals_per_hour": arrivals_per_hour,
+        "pilot": pilot,
+    }
+    form = PlanForm(given, studies=visible)
+    if not form.is_valid():
+        problems = [f"{form[name].label}: {message}" for name, messages in form.errors.items() for message in messages]
+        return Status(422, {"code": "plan_inputs", "message": "the plan's inputs are wrong", "problems": problems})
+    inputs = form.inputs()
+    result = planning.study_plan(study, inputs, visible=visible, queue=tasks.queue_plan)
+    body = {
+        **{name: getattr(inputs, name) for name in ("target_width", "hourly_rate", "currency", "arrivals_per_hour")},
+        **{name: getattr(result, name) for name in PlanOut.model_fields if hasattr(result, name)},
+    }
+    if result.costs is not None:
+        body["costs"] = {name: getattr(result.costs, name) for name in CostsOut.model_fields}
+    return Status(202 if result.computing else 200, body)
 
 
 @api.get(

@@ -71,3 +71,50 @@ class EloOut(Schema):
     method: str
     elo: list[dict[str, Any]]
     bdrate: list[dict[str, Any]]
+
+
+class WidthRow(Schema):
+    """One simulated study size and codec: median and largest 95% BD-rate interval width (points; null = undefined)."""
+
+    judgments: int
+    raters: int
+    codec: str
+    width_median: float | None
+    width_max: float | None
+
+
+class CostsOut(Schema):
+    """Minutes and pay per rater, raters who complete and who start, total pay, hours to finish."""
+
+    seconds_per_trial: float
+    minutes_per_rater: float
+    pay_per_rater: float
+    raters: int
+    raters_to_start: int
+    total_cost: float
+    hours_to_finish: float
+    time_to_finish: str
+
+
+class PlanOut(Schema):
+    """The plan of the study page (``studies.planning``): judgments for the target width, and their cost.
+
+    ``computing`` is true (status 202) while the simulation runs in the background; ask again.
+    ``judgments`` is null then, or when no plan can be made (``notes`` say why).
+    """
+
+    target_width: float
+    hourly_rate: float
+    currency: str
+    arrivals_per_hour: float
+    design: str
+    anchor: str
+    curves_source: str
+    judgments_per_rater: int
+    trials_per_session: int
+    computing: bool
+    judgments: int | None
+    extrapolated: bool
+    costs: CostsOut | None
+    widths: list[WidthRow]
+    notes: list[str]

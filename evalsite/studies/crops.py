@@ -1,12 +1,17 @@
-"""Automatic crop choice: the crop-sized window with the most detail, where codecs differ most.
+"""Crops: the automatic choice (the crop-sized window with the most detail, where codecs differ
+most), the positions a crop may take, and the researcher's preview of a crop chosen by eye.
 
-Pure NumPy, no database: a window's detail is the sum of gradient magnitudes inside it,
-computed for every position at once with an integral image.
+No database: a window's detail is the sum of gradient magnitudes inside it, computed for every
+position at once with an integral image.
 """
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
+from PIL import Image
 
 
 def busiest_crop(luma: np.ndarray, crop_width: int, crop_height: int, *, stride: int = 8) -> tuple[int, int]:
@@ -36,3 +41,30 @@ def busiest_crop(luma: np.ndarray, crop_width: int, crop_height: int, *, stride:
     distance = np.hypot(y0 - centre_y, x0 - centre_x)
     best = np.lexsort((distance.ravel(), -np.round(sums.ravel(), 6)))[0]
     return int(x0.ravel()[best]), int(y0.ravel()[best])
+
+
+def crop_limits(width: int, height: int, crop_width: int, crop_height: int) -> tuple[int, int]:
+    """The largest top-left (x, y) at which a crop stays inside a ``width`` x ``height`` image.
+
+    A crop larger than the image is shown whole (raters see at most the image), so its corner is (0, 0).
+    """
+    return max(0, width - crop_width), max(0, height - crop_height)
+
+
+def centre_corner(width: int, height: int, crop_width: int, crop_height: int) -> tuple[int, int]:
+    """Top-left (x, y) of the centred crop: where raters see a reference whose crop is not set."""
+    max_x, max_y = crop_limits(width, height, crop_width, crop_height)
+    return max_x // 2, max_y // 2
+
+
+def crop_preview_png(path: Path, x: int, y: int, crop_width: int, crop_height: int) -> bytes:
+    """The crop at (x, y) of the image at ``path``, moved inside the image, as a PNG for the researcher's gallery."""
+    with Image.open(path) as image:
+        max_x, max_y = crop_limits(image.width, image.height, crop_width, crop_height)
+        left, top = min(max(x, 0), max_x), min(max(y, 0), max_y)
+        crop = image.convert("RGB").crop(
+            (left, top, left + min(crop_width, image.width), top + min(crop_height, image.height))
+        )
+    buffer = io.BytesIO()
+    crop.save(buffer, format="PNG", compress_level=1)  # shown once, while dragging: fast beats small
+    return buffer.getvalue()

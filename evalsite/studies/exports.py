@@ -12,6 +12,7 @@ from pathlib import Path
 
 from evalsite.rating import results
 from evalsite.studies import selectors
+from evalsite.studies.live import report_stamp, stale_banner
 from evalsite.studies.models import Study
 from evalsite.studies.services import analysis_dir
 from pico.csvtable import write_table_atomic
@@ -92,13 +93,14 @@ def build_bundle(study: Study, folder: Path, *, analysis_dir: Path | None = None
     """Write ``<slug>-bundle.zip`` in ``folder``: study file, manifest, judgments, raters and analysis outputs.
 
     ``analysis_dir`` holds elo.csv, bdrate.csv, curves.png, report.html (whatever exists) and is
-    stored under ``analysis/`` in the zip.
+    stored under ``analysis/`` in the zip; a report computed from other judgments than the bundle's
+    (its ``stamp.json``) says so at its top.
     """
     folder.mkdir(parents=True, exist_ok=True)
     staging = folder / f".{study.slug}-bundle"
     staging.mkdir(exist_ok=True)
     write_manifest_csv(study, staging / "manifest.csv")
-    write_judgments(study, staging / "judgments.csv")
+    n_judgments = write_judgments(study, staging / "judgments.csv")
     write_raters(study, staging / "raters.csv")
     target = folder / f"{study.slug}-bundle.zip"
     buffer = io.BytesIO()
@@ -107,8 +109,11 @@ def build_bundle(study: Study, folder: Path, *, analysis_dir: Path | None = None
         for name in ("manifest.csv", "judgments.csv", "raters.csv"):
             bundle.write(staging / name, name)
         if analysis_dir is not None and analysis_dir.is_dir():
+            stamp = report_stamp(analysis_dir, n_judgments)
             for item in sorted(analysis_dir.iterdir()):
-                if item.is_file():
+                if item.name == "report.html" and stamp is not None and stamp.stale:
+                    bundle.writestr("analysis/report.html", stale_banner(item.read_text(encoding="utf-8"), stamp))
+                elif item.is_file():
                     bundle.write(item, f"analysis/{item.name}")
     tmp = target.with_suffix(".zip.tmp")
     tmp.write_bytes(buffer.getvalue())

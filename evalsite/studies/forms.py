@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import functools
 import json
-import zipfile
+import re
+import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 
-from evalsite.studies.config import IMAGE_SUFFIXES, SLUG_RE
+from evalsite.studies import planning, uploads
+from evalsite.studies.config import IMAGE_SUFFIXES, SLUG_RE, StudyConfig, StudyFileError, load_study_file
 from evalsite.studies.models import Study
 from evalsite.studies.schema import OUTCOMES, SETTINGS
 from pico.codecs import list_codecs
-
-MAX_ZIP_BYTES = 200 * 1024 * 1024
-MAX_ZIP_MEMBERS = 200
 
 
 def image_root() -> Path:
@@ -94,6 +94,47 @@ def outcome_field(outcome: str, key: str) -> forms.CharField:
 
 
 OTHER_OUTCOMES = [o for o in OUTCOMES if o != "completed"]
+CHECK_SLUG = "slug-to-check"  # stands in for a wrong slug while the rest of the study file is checked
+
+
+class KeptUpload:
+    """A researcher's zip of images, extracted and kept between tries of the create form: a failed submit loses nothing.
+
+    One per researcher, under STUDY_DATA_DIR/.drafts/ (slugs cannot start with a dot); cleared once a study is made.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.images = folder / "images"
+
+    @classmethod
+    def of(cls, user: Any) -> KeptUpload:
+        return cls(Path(settings.STUDY_DATA_DIR) / ".drafts" / str(user.pk))
+
+    def exists(self) -> bool:
+        return self.images.is_dir() and any(self.images.iterdir())
+
+    @property
+    def name(self) -> str:
+        """The zip's file name, as the researcher's browser sent it."""
+        path = self.folder / "name.txt"
+        return path.read_text(encoding="utf-8") if path.is_file() else "images.zip"
+
+    @property
+    def count(self) -> int:
+        return sum(1 for p in self.images.iterdir() if p.is_file()) if self.images.is_dir() else 0
+
+    def replace(self, upload: Any) -> None:
+        """Keep the images of ``upload`` instead (``uploads.extract_images`` checks it; a refused zip changes nothing)."""
+        incoming = self.folder / "incoming"
+        shutil.rmtree(incoming, ignore_errors=True)
+        uploads.extract_images(upload, incoming)  # creates the folders only for a zip that passes
+        shutil.rmtree(self.images, ignore_errors=True)
+        incoming.replace(self.images)
+        (self.folder / "name.txt").write_text(Path(upload.name or "images.zip").name[:200], encoding="utf-8")
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class CreateStudyForm(forms.Form):
@@ -156,8 +197,9 @@ class CreateStudyForm(forms.Form):
     consent_version = setting_field("consent.version", label="Consent version")
     retention_days = setting_field("consent.retention_days", label="Purge identifiers after (days)")
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, kept: KeptUpload | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.kept = kept  # the researcher's zip from an earlier, failed try: used when no other images are given
         cast(forms.ChoiceField, self.fields["images_folder"]).choices = [("", "—"), *image_folders()]
         cast(forms.MultipleChoiceField, self.fields["codecs"]).choices = codec_choices()
 
@@ -173,49 +215,121 @@ class CreateStudyForm(forms.Form):
         return _bpp_list(self.cleaned_data["bpp"])
 
     def clean_images_zip(self):
+        """A new zip is checked and, when a kept-upload area is given, extracted there at once (kept if the rest fails)."""
         upload = self.cleaned_data.get("images_zip")
         if upload is None:
             return None
-        if upload.size > MAX_ZIP_BYTES:
-            raise forms.ValidationError(f"the zip is larger than {MAX_ZIP_BYTES // 2**20} MiB")
-        if not zipfile.is_zipfile(upload):
-            raise forms.ValidationError("not a zip file")
+        try:
+            if self.kept is None:
+                uploads.check_zip(upload)
+            else:
+                self.kept.replace(upload)
+        except uploads.UploadError as exc:
+            raise forms.ValidationError(exc.problems) from None
         return upload
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        if not data.get("images_zip") and not data.get("images_folder"):
+        if self.has_error("images_zip"):
+            return data
+        kept = self.kept is not None and self.kept.exists()
+        if not data.get("images_zip") and not data.get("images_folder") and not kept:
             raise forms.ValidationError("upload a zip of images or pick a folder on the server")
         if data.get("images_zip") and data.get("images_folder"):
             raise forms.ValidationError("give either a zip or a server folder, not both")
         return data
 
-    def images_dir(self, upload_dir: Path) -> Path:
-        """The folder of the study's images: the picked server folder, or the zip extracted into ``upload_dir``."""
+    def images_source(self) -> Path | None:
+        """Where the images are now: the picked server folder, the kept zip's folder, or None while neither is valid."""
         if self.cleaned_data.get("images_folder"):
             folder = (image_root() / self.cleaned_data["images_folder"]).resolve()
             if image_root() not in (folder, *folder.parents):
                 raise forms.ValidationError("that folder is outside the allowed image root")
             return folder
+        if self.kept is not None and self.kept.exists():
+            return self.kept.images
+        return None
+
+    def images_dir(self, upload_dir: Path) -> Path:
+        """The folder of the study's images: the picked server folder, or the zip's images copied into ``upload_dir``."""
+        if self.cleaned_data.get("images_folder") or self.kept is not None:
+            source = self.images_source()
+            assert source is not None  # clean() required images
+            if self.cleaned_data.get("images_folder"):
+                return source
+            shutil.copytree(source, upload_dir, dirs_exist_ok=True)
+            return upload_dir
         return extract_images(self.cleaned_data["images_zip"], upload_dir)
+
+    def check_study_file(self, folder: Path) -> StudyConfig | None:
+        """Check the study file of every valid field together, in ``folder``; each problem becomes an error in words.
+
+        Runs whether or not some fields are wrong, so one submit reports every problem. Problems
+        of fields that already have an error are left out (they follow from it).
+        """
+        try:
+            images = self.images_source() if not self.has_error("images_folder") else None
+        except forms.ValidationError as exc:
+            self.add_error("images_folder", exc)
+            return None
+        if images is None:
+            return None
+        study_file = folder / "study.toml"
+        study_file.write_text(self.study_toml(images), encoding="utf-8")
+        try:
+            return load_study_file(study_file)
+        except StudyFileError as exc:
+            for problem in exc.problems:
+                name = self.field_for(problem.key)
+                if name is None or not self.has_error(name):
+                    self.add_error(name, self.in_words(problem.message))
+            return None
+
+    def field_for(self, key: str) -> str | None:
+        """The form field a study-file key is set by, or None for the form as a whole."""
+        if key in SETTINGS:
+            return SETTINGS[key].form_field
+        if key.startswith("images"):
+            return "images_folder" if self.cleaned_data.get("images_folder") else "images_zip"
+        if key.startswith("ladder") or (key.startswith("codecs[") and key.endswith(".bpp")):
+            return "bpp"
+        if key.startswith("codecs"):
+            return "codecs"
+        if key.startswith("presentation.crop_positions"):
+            return "crop"
+        parts = key.split(".")
+        if parts[0] == "completion" and len(parts) == 3 and parts[1] in OUTCOMES:
+            outcome = parts[1]
+            return f"completion_{parts[2]}" if outcome == "completed" else f"{outcome}_{parts[2]}"
+        return key if key in self.fields else None
+
+    def in_words(self, message: str) -> str:
+        """``message`` with study-file key names replaced by the form's labels, e.g. colour_plates -> “Colour plates”."""
+        for setting in SETTINGS.values():
+            label = f"“{self[setting.form_field].label}”"
+            # Whole names only: consent.retention is not the start of consent.retention_days.
+            names = [re.escape(setting.path), re.escape(f"[{setting.section}] {setting.key}")]
+            if "_" in setting.key:
+                names.append(rf"(?<![.\w]){setting.key}")
+            message = re.sub(rf"(?:{'|'.join(names)})\b", label, message)
+        return message
 
     def study_toml(self, images_dir: Path) -> str:
         """The study file this form describes (paths absolute, so it is valid wherever it is stored)."""
         d = self.cleaned_data
         lines = [
             "# Made with the create-study form; edit and rerun with `manage.py create_study FILE`.",
-            f"slug = {json.dumps(d['slug'])}",
-            f"title = {json.dumps(d['title'])}",
+            f"slug = {json.dumps(d.get('slug') or CHECK_SLUG)}",
+            f"title = {json.dumps(d.get('title') or '')}",
             "",
             "[images]",
             f"folder = {json.dumps(str(images_dir))}",
             "",
-            "[ladder]",
-            f"bpp = [{', '.join(repr(b) for b in d['bpp'])}]",
-            "",
         ]
-        for codec in d["codecs"]:
+        if d.get("bpp"):
+            lines += ["[ladder]", f"bpp = [{', '.join(repr(b) for b in d['bpp'])}]", ""]
+        for codec in d.get("codecs", []):
             lines += ["[[codecs]]", f"name = {json.dumps(codec)}", ""]
         sections: dict[str, list[str]] = {}
         for setting in SETTINGS.values():
@@ -236,18 +350,55 @@ class CreateStudyForm(forms.Form):
 
 
 def extract_images(upload, folder: Path) -> Path:
-    """Extract the image files of a zip into ``folder`` (flattened; no paths from the archive are trusted)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(upload) as archive:
-        members = [
-            m for m in archive.infolist() if not m.is_dir() and Path(m.filename).suffix.lower() in IMAGE_SUFFIXES
-        ]
-        members = [m for m in members if not Path(m.filename).name.startswith(".") and "__MACOSX" not in m.filename]
-        if not members:
-            raise forms.ValidationError(f"the zip holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise forms.ValidationError(f"the zip holds more than {MAX_ZIP_MEMBERS} images")
-        for member in members:
-            # Only the base name is used, so '../' or absolute names in the archive cannot escape `folder`.
-            (folder / Path(member.filename).name).write_bytes(archive.read(member))
-    return folder
+    """Extract the images of a zip into ``folder`` (``uploads.extract_images``: checked first, nothing written if refused)."""
+    try:
+        return uploads.extract_images(upload, folder)
+    except uploads.UploadError as exc:
+        raise forms.ValidationError(exc.problems) from None
+
+
+class PlanForm(forms.Form):
+    """The plan's inputs (``studies.planning.PlanInputs``), read from the study page's query string or the API's."""
+
+    target_width = forms.FloatField(
+        min_value=0.5,
+        initial=planning.DEFAULT_TARGET_WIDTH,
+        label="Target width of the 95% BD-rate interval (percentage points)",
+    )
+    seconds_per_trial = forms.FloatField(
+        required=False, min_value=0.5, label="Seconds per trial", help_text="Empty = the pilot's median, else 4 s."
+    )
+    hourly_rate = forms.FloatField(min_value=0, initial=planning.DEFAULT_HOURLY_RATE, label="Pay per hour")
+    currency = forms.CharField(max_length=8, initial=planning.DEFAULT_CURRENCY)
+    arrivals_per_hour = forms.FloatField(
+        min_value=0.1, initial=planning.DEFAULT_ARRIVALS_PER_HOUR, label="Raters arriving per hour"
+    )
+    pilot = forms.ChoiceField(
+        required=False,
+        label="Pilot study",
+        help_text="Its judgments give the expected curves and timings; empty = this study's own, if any.",
+    )
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, studies: Sequence[Study] = ()) -> None:
+        # Only the inputs given are checked; the others keep their defaults (a bare link shows the default plan).
+        if data is not None:
+            data = {
+                **{name: field.initial for name, field in self.base_fields.items()},
+                **{key: value for key, value in data.items()},
+            }
+        super().__init__(data)
+        cast(forms.ChoiceField, self.fields["pilot"]).choices = [("", "—"), *((s.slug, s.slug) for s in studies)]
+
+    def inputs(self) -> planning.PlanInputs:
+        """The inputs given and valid; defaults for the rest (and for all, on a form with errors)."""
+        if not self.is_bound or not self.is_valid():
+            return planning.PlanInputs()
+        d = self.cleaned_data
+        return planning.PlanInputs(
+            target_width=d["target_width"],
+            seconds_per_trial=d["seconds_per_trial"],
+            hourly_rate=d["hourly_rate"],
+            currency=d["currency"],
+            arrivals_per_hour=d["arrivals_per_hour"],
+            pilot=d["pilot"],
+        )

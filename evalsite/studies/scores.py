@@ -16,6 +16,7 @@ from analysis.raters import rater_table
 from analysis.report import write_report as write_analysis_report
 from analysis.summaries import bdrate_table
 from evalsite.rating import results
+from evalsite.studies.live import write_stamp
 from evalsite.studies.models import Study
 
 PREVIEW_CACHE_S = 3600
@@ -46,9 +47,7 @@ def preview_scores(study: Study) -> Scores | None:
 
     A fit of a large study takes seconds; without the cache every page view would pay for it.
     """
-    n, last, excluded = results.judgments_stamp(study)
-    digest = hashlib.sha256(",".join(map(str, excluded)).encode()).hexdigest()[:16]
-    key = f"studies:preview:{study.pk}:{study.created_at.timestamp()}:{n}:{last}:{digest}"
+    key = f"studies:preview:{preview_key(study)}"
     cached = cache.get(key)
     if cached is None:
         cached = (fit_scores(study),)  # a tuple, so that "not enough data" (None) is cached too
@@ -56,15 +55,26 @@ def preview_scores(study: Study) -> Scores | None:
     return cached[0]
 
 
+def preview_key(study: Study) -> str:
+    """Names the study's data as of now: changes when a judgment arrives or a rater is excluded or included.
+
+    Caches of what is drawn from the preview (the fit, the live figure) are keyed by it.
+    """
+    n, last, excluded = results.judgments_stamp(study)
+    digest = hashlib.sha256(",".join(map(str, excluded)).encode()).hexdigest()[:16]
+    return f"{study.pk}:{study.created_at.timestamp()}:{n}:{last}:{digest}"
+
+
 def write_report(study: Study, folder: Path) -> Path:
     """The full analysis of ``analysis.report`` in ``folder``: elo.csv, bdrate.csv, raters.csv, figures, report.html.
 
     The posterior is sampled with NUTS (setting STUDY_REPORT_METHOD = "map" gives the quick
-    Laplace fit instead, e.g. in tests).
+    Laplace fit instead, e.g. in tests). ``stamp.json`` records the judgments it was computed from.
     """
     method = getattr(settings, "STUDY_REPORT_METHOD", "nuts")
     fit = results.fit_study_elo(study, method=method, sampling=REPORT_SAMPLING if method == "nuts" else None)
     if fit is None:
         raise AnalysisError(f"study {study.slug!r} has no judgments that connect its conditions yet; nothing to fit")
     write_analysis_report(fit, folder)
+    write_stamp(folder, fit.data.n_rows)
     return folder

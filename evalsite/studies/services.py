@@ -23,7 +23,7 @@ from evalsite.errors import CodedError
 from evalsite.rating import services as rating
 from evalsite.studies import generation
 from evalsite.studies.config import StudyConfig, load_study_file
-from evalsite.studies.crops import busiest_crop
+from evalsite.studies.crops import busiest_crop, crop_limits
 from evalsite.studies.models import Reference, Stimulus, Study, StudyEvent
 from pico.images import load_reference, save_png
 from pico.manifest import read_manifest_records
@@ -42,6 +42,11 @@ ERROR_MESSAGES = {
     "generation_running": "Study {slug!r} is still generating its reconstructions; wait until it is done.",
     "wrong_study": "Rater {rater} does not take part in study {slug!r}.",
     "no_study_file": "Study {slug!r} was made from a file on the server: rerun `manage.py create_study FILE` there.",
+    "crops_frozen": "Study {slug!r} is {state}: its crops are frozen with its stimuli, as raters have seen them. "
+    "Use a new slug for other crops.",
+    "generation_failed": "Study {slug!r}'s generation failed; run it again (it chooses the crops afresh), then choose crops.",
+    "crop_outside": "A {crop_w}x{crop_h} crop at ({x}, {y}) leaves the {width}x{height} image {name!r}: "
+    "x must be 0 to {max_x} and y 0 to {max_y}.",
 }
 
 
@@ -289,6 +294,45 @@ def pause_study(*, study: Study, actor: User | None = None) -> Study:
 def close_study(*, study: Study, actor: User | None = None) -> Study:
     """End data collection for good (live or paused -> closed)."""
     return _transition(study, "closed", actor)
+
+
+def save_crop(*, study: Study, reference: Reference, x: int, y: int, actor: User | None = None) -> Reference:
+    """Show raters ``reference`` at the crop whose top-left corner is (x, y) in reference pixels (drafts only).
+
+    Raises :class:`StudyError` ``crops_frozen`` once the study was launched, ``generation_running``
+    or ``generation_failed`` while generation (which chooses crops afresh) would still overwrite it,
+    ``crop_outside`` for a crop that leaves the image.
+    """
+    with transaction.atomic():
+        # Lock the study row as launching does: a crop saved while someone launches the study
+        # must not change what the live study's raters see.
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.state != Study.State.DRAFT:
+            raise StudyError("crops_frozen", slug=locked.slug, state=locked.state)
+        if locked.generation in (Study.Generation.QUEUED, Study.Generation.RUNNING):
+            raise StudyError("generation_running", slug=locked.slug)
+        if locked.generation == Study.Generation.FAILED:
+            raise StudyError("generation_failed", slug=locked.slug)
+        max_x, max_y = crop_limits(reference.width, reference.height, locked.crop_width, locked.crop_height)
+        if not (0 <= x <= max_x and 0 <= y <= max_y):
+            raise StudyError(
+                "crop_outside",
+                crop_w=locked.crop_width,
+                crop_h=locked.crop_height,
+                x=x,
+                y=y,
+                width=reference.width,
+                height=reference.height,
+                name=reference.name,
+                max_x=max_x,
+                max_y=max_y,
+            )
+        Reference.objects.filter(pk=reference.pk, study=locked).update(crop_x=x, crop_y=y)
+        _event(locked, "crop_set", actor, f"{reference.name}: ({x}, {y})")
+    # The new crops are rendered now, so that no rater's request renders one.
+    rating.prepare_rater_stimuli(study=locked)
+    reference.refresh_from_db()
+    return reference
 
 
 def share_study(*, study: Study, user: User, actor: User | None = None) -> None:

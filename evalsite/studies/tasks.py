@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks.exceptions import TaskException
 
+from evalsite.studies import planning
 from evalsite.studies.config import StudyFileError, load_study_file
+from evalsite.studies.live import report_task_in_words
 from evalsite.studies.models import Study
 from evalsite.studies.scores import write_report
 from evalsite.studies.services import StudyError, analysis_dir, generate_study, study_dir
@@ -31,6 +34,47 @@ def report_task(study_id: int) -> str:
     study = Study.objects.get(pk=study_id)
     folder = write_report(study, analysis_dir(study))
     return str(folder)
+
+
+@task(queue_name="reports")
+def plan_task(study_id: int, pilot: str = "") -> str:
+    """Simulate the BD-rate interval widths of a study's plan (``studies.planning``) and store them with the study."""
+    study = Study.objects.get(pk=study_id)
+    visible = list(Study.objects.filter(slug=pilot)) if pilot else []  # the page checked the researcher may see it
+    planning.study_plan(study, planning.PlanInputs(pilot=pilot), visible=visible, compute=True)
+    return "done"
+
+
+def queue_plan(study: Study, inputs: planning.PlanInputs) -> None:
+    """Hand the simulation of a plan to the worker (the reports queue: it never holds up generation)."""
+    plan_task.enqueue(study.pk, inputs.pilot)
+
+
+REPORT_REQUEST = "report-task.txt"
+"""In the study's folder (not in ``analysis/``, which the bundle ships): the id of the last report task queued."""
+
+
+def queue_report(study: Study) -> None:
+    """Hand the full report to the reports worker, and note its task so the study page can say how it goes."""
+    result = report_task.enqueue(study.pk)
+    study_dir(study).mkdir(parents=True, exist_ok=True)
+    (study_dir(study) / REPORT_REQUEST).write_text(result.id, encoding="utf-8")
+
+
+def report_state(study: Study) -> str | None:
+    """The last queued full report in words while it waits, runs or after it failed; None once done or unknown.
+
+    Unknown: no report was queued from the site, or the task backend keeps no results (the
+    immediate backend of tests and demos runs the report in the request).
+    """
+    try:
+        result = report_task.get_result((study_dir(study) / REPORT_REQUEST).read_text(encoding="utf-8").strip())
+    except (OSError, NotImplementedError, TaskException):
+        return None
+    if result.status == TaskResultStatus.SUCCESSFUL:
+        return None
+    error = result.errors[-1].traceback.strip().splitlines()[-1] if result.errors else ""
+    return report_task_in_words(result.status, result.started_at, error)
 
 
 def queue_generation(study: Study, study_file: Path) -> None:

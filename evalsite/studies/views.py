@@ -7,6 +7,7 @@ import mimetypes
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,13 +23,12 @@ from django.views.decorators.http import require_POST
 
 from evalsite.errors import CodedError
 from evalsite.rating import results
-from evalsite.studies import exports, selectors, services, tasks
+from evalsite.studies import crops, exports, figures, live, planning, selectors, services, tasks
 from evalsite.studies.config import StudyFileError, load_study_file
-from evalsite.studies.forms import CreateStudyForm
+from evalsite.studies.forms import CreateStudyForm, KeptUpload, PlanForm
 from evalsite.studies.models import Reference, Stimulus, Study
 from evalsite.studies.scores import Scores, preview_scores
 from evalsite.studies.services import analysis_dir
-from evalsite.studies.tasks import report_task
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -50,31 +50,58 @@ def study_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def study_create(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The create-study form; generation then runs in the background and the study page shows its progress."""
-    form = CreateStudyForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        slug = form.cleaned_data["slug"]
-        folder = services.study_dir(slug)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            images = form.images_dir(folder / "upload")
-            study_file = folder / "study.toml"
-            study_file.write_text(form.study_toml(images), encoding="utf-8")
-            config = load_study_file(study_file)
-        except (ValidationError, StudyFileError) as exc:
-            # No study row exists for this slug (the form checked), so its folder holds only this attempt.
-            shutil.rmtree(folder, ignore_errors=True)
-            problems = exc.problems if isinstance(exc, StudyFileError) else exc.messages
-            for problem in problems:
-                form.add_error(None, str(problem))
-        else:
-            study = services.register_study(config=config, owner=request.user, study_file=study_file.read_text())
-            tasks.queue_generation(study, study_file)
-            messages.info(request, f"Study {slug} is being generated; this page updates as it goes.")
-            for warning in config.warnings:
-                messages.warning(request, str(warning))
-            return redirect("studies:detail", slug=slug)
-    return render(request, "studies/create.html", {"form": form})
+    """The create-study form: every problem at once, in words, and a zip kept across failed tries.
+
+    Generation then runs in the background and the study page shows its progress and the plan.
+    """
+    kept = KeptUpload.of(request.user)
+    form = CreateStudyForm(request.POST or None, request.FILES or None, kept=kept)
+    if request.method == "POST":
+        form.is_valid()
+        with tempfile.TemporaryDirectory(prefix="pico-check-") as tmp:
+            checked = form.check_study_file(Path(tmp))
+        if checked is not None and form.is_valid():  # errors the check added make the form invalid
+            study = _create_study(request, form)
+            if study is not None:
+                kept.clear()
+                return redirect("studies:detail", slug=study.slug)
+    return render(request, "studies/create.html", {"form": form, "kept": kept if kept.exists() else None})
+
+
+def _create_study(request: AuthenticatedHttpRequest, form: CreateStudyForm) -> Study | None:
+    """Write the checked form's study file and images into the study's folder, register the draft, queue generation."""
+    slug = form.cleaned_data["slug"]
+    folder = services.study_dir(slug)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        images = form.images_dir(folder / "upload")
+        study_file = folder / "study.toml"
+        study_file.write_text(form.study_toml(images), encoding="utf-8")
+        config = load_study_file(study_file)
+    except (ValidationError, StudyFileError) as exc:
+        # No study row exists for this slug (the form checked), so its folder holds only this attempt.
+        shutil.rmtree(folder, ignore_errors=True)
+        problems = exc.problems if isinstance(exc, StudyFileError) else exc.messages
+        for problem in problems:
+            form.add_error(None, form.in_words(str(problem)))
+        return None
+    study = services.register_study(config=config, owner=request.user, study_file=study_file.read_text())
+    tasks.queue_generation(study, study_file)
+    messages.info(request, f"Study {slug} is being generated; this page updates as it goes.")
+    for warning in config.warnings:
+        messages.warning(request, form.in_words(str(warning)))
+    return study
+
+
+def _plan_context(request: AuthenticatedHttpRequest, study: Study) -> dict[str, Any]:
+    """The plan and cost of a draft for the inputs in the query string (``studies.planning``), and their form."""
+    if study.generation not in (Study.Generation.DONE, Study.Generation.NONE):
+        return {"plan": None, "plan_form": None}
+    visible = list(selectors.visible_studies(request.user).exclude(pk=study.pk))
+    given = any(name in request.GET for name in PlanForm.base_fields)
+    form = PlanForm(request.GET if given else None, studies=visible)
+    plan = planning.study_plan(study, form.inputs(), visible=visible, queue=tasks.queue_plan)
+    return {"plan": plan, "plan_form": form, "plan_query": request.GET.urlencode()}
 
 
 @login_required
@@ -86,8 +113,8 @@ def study_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         (reference, [s for s in reference.stimuli.all() if s.role == Stimulus.Role.CONDITION])
         for reference in references
     ]
-    report = analysis_dir(study) / "report.html"
     scores = preview_scores(study) if study.state != Study.State.DRAFT else None
+    judgments_now = live.judgments_now(study)
     raters = selectors.rater_rows(study)
     reliability = dict(zip(scores.raters["rater"], scores.raters["reliability"], strict=True)) if scores else {}
     for row in raters:
@@ -105,8 +132,13 @@ def study_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             # Appended, not resolved: build_absolute_uri would percent-encode Prolific's {{%...%}} placeholders.
             "prolific_url": request.build_absolute_uri(results.rater_link(study)) + "?" + results.PROLIFIC_QUERY,
             "outcomes": results.study_outcomes(study),
-            "has_report": report.is_file(),
+            "report_stamp": live.report_stamp(analysis_dir(study), judgments_now),
+            "report_state": tasks.report_state(study),
+            "pace": live.pace(study) if study.state != Study.State.DRAFT else None,
+            "curves_key": judgments_now,
+            "generation_words": live.generation_in_words(study.generation, study.generation_message),
             "events": study.events.select_related("actor")[:20],
+            **(_plan_context(request, study) if study.state == Study.State.DRAFT else {}),
         },
     )
 
@@ -119,11 +151,14 @@ def _value(value: object) -> object:
 def _scores_context(scores: Scores | None) -> dict | None:
     if scores is None:
         return None
-    return {
-        "anchor": scores.anchor,
-        "elo": [{k: _value(v) for k, v in row.items()} for row in scores.elo.to_dict("records")],
-        "bdrate": [{k: _value(v) for k, v in row.items()} for row in scores.bdrate.to_dict("records")],
-    }
+    elo = [{k: _value(v) for k, v in row.items()} for row in scores.elo.to_dict("records")]
+    bdrate = [{k: _value(v) for k, v in row.items()} for row in scores.bdrate.to_dict("records")]
+    for row in bdrate:
+        if row["reason"]:
+            row["reason"] = live.reason_in_words(
+                str(row["reason"]), codec=str(row["codec"]), anchor=scores.anchor, elo=elo
+            )
+    return {"anchor": scores.anchor, "elo": elo, "bdrate": bdrate}
 
 
 @login_required
@@ -138,10 +173,23 @@ def study_status(request: AuthenticatedHttpRequest, slug: str) -> JsonResponse:
             "done": study.generation_done,
             "total": study.generation_total,
             "message": study.generation_message,
+            "words": live.generation_in_words(study.generation, study.generation_message),
             "judgments": progress["judgments"],
             "raters_started": progress["raters_started"],
         }
     )
+
+
+@login_required
+def study_launch(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """Launch a draft after a confirmation page that shows its plan and cost (POST launches)."""
+    study = selectors.study_for(request.user, slug)
+    if study.state != Study.State.DRAFT:
+        messages.error(request, f"Study {study.slug} is {study.state}: only a draft is launched from here.")
+        return redirect("studies:detail", slug=slug)
+    if request.method == "POST":
+        return study_action(request, slug, "launch")
+    return render(request, "studies/launch.html", {"study": study, **_plan_context(request, study)})
 
 
 ACTIONS = {"launch": services.launch_study, "pause": services.pause_study, "close": services.close_study}
@@ -230,7 +278,7 @@ def study_report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     if preview_scores(study) is None:
         messages.error(request, "Not enough judgments to fit yet: every condition must be compared at least once.")
     else:
-        report_task.enqueue(study.pk)
+        tasks.queue_report(study)
         messages.info(request, "The full report is being computed (a minute or two); reload this page to open it.")
     return redirect("studies:detail", slug=slug)
 
@@ -261,20 +309,21 @@ def study_export(request: AuthenticatedHttpRequest, slug: str, name: str) -> Htt
 
 
 @login_required
-def study_analysis_file(request: AuthenticatedHttpRequest, slug: str, name: str) -> FileResponse:
-    """An output of the last full report (report.html is shown in the browser, the rest downloaded)."""
+def study_analysis_file(request: AuthenticatedHttpRequest, slug: str, name: str) -> HttpResponse | FileResponse:
+    """An output of the last full report (report.html is shown in the browser, marked when stale; the rest downloaded)."""
     study = selectors.study_for(request.user, slug)
     path = analysis_dir(study) / name
     if name not in ANALYSIS_FILES or not path.is_file():
         raise Http404("Not computed yet")
+    stamp = live.report_stamp(analysis_dir(study), live.judgments_now(study)) if name == "report.html" else None
+    if stamp is not None and stamp.stale:
+        return HttpResponse(live.stale_banner(path.read_text(encoding="utf-8"), stamp))
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return FileResponse(path.open("rb"), content_type=content_type, as_attachment=name.endswith(".csv"))
 
 
-@login_required
-def study_image(request: AuthenticatedHttpRequest, slug: str, kind: str, pk: int) -> FileResponse:
-    """A reference or reconstruction of a visible study, for the gallery (researchers only: codec names show here)."""
-    study = selectors.study_for(request.user, slug)
+def _image_path(study: Study, kind: str, pk: int) -> Path:
+    """The file of a reference or reconstruction of ``study``; 404 for anything else or a missing file."""
     item: Reference | Stimulus
     if kind == "reference":
         item = get_object_or_404(study.references, pk=pk)
@@ -285,7 +334,80 @@ def study_image(request: AuthenticatedHttpRequest, slug: str, kind: str, pk: int
     path = (Path(settings.STUDY_DATA_DIR) / item.path).resolve()
     if not path.is_file():
         raise Http404("Image file missing")
+    return path
+
+
+@login_required
+def study_image(request: AuthenticatedHttpRequest, slug: str, kind: str, pk: int) -> FileResponse:
+    """A reference or reconstruction of a visible study, for the gallery (researchers only: codec names show here)."""
+    path = _image_path(selectors.study_for(request.user, slug), kind, pk)
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     response = FileResponse(path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+def study_live_curves(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """The rate–Elo curves of the MAP preview as a PNG (cached until a judgment arrives)."""
+    study = selectors.study_for(request.user, slug)
+    png = figures.curves_png(study) if study.state != Study.State.DRAFT else None
+    if png is None:
+        raise Http404("Not enough judgments to fit yet")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, no-cache"  # the page's link changes with the judgments; this one revalidates
+    return response
+
+
+@login_required
+def study_crops(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """Choose each reference's crop by eye: the reference at 1:1 pixels, a draggable window, the reconstructions there."""
+    study = selectors.study_for(request.user, slug)
+    rows = []
+    for reference in study.references.prefetch_related("stimuli"):
+        centre = crops.centre_corner(reference.width, reference.height, study.crop_width, study.crop_height)
+        limits = crops.crop_limits(reference.width, reference.height, study.crop_width, study.crop_height)
+        stimuli = [s for s in reference.stimuli.all() if s.role == Stimulus.Role.CONDITION]
+        x = centre[0] if reference.crop_x is None else reference.crop_x
+        y = centre[1] if reference.crop_y is None else reference.crop_y
+        rows.append(
+            {"reference": reference, "x": x, "y": y, "max_x": limits[0], "max_y": limits[1], "stimuli": stimuli}
+        )
+    return render(
+        request, "studies/crops.html", {"study": study, "rows": rows, "editable": study.state == Study.State.DRAFT}
+    )
+
+
+@login_required
+@require_POST
+def crop_save(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Save a reference's crop (drafts only: a launched study's crops are frozen)."""
+    study = selectors.study_for(request.user, slug)
+    reference = get_object_or_404(study.references, pk=pk)
+    try:
+        x, y = int(request.POST.get("x", "")), int(request.POST.get("y", ""))
+    except ValueError:
+        messages.error(request, "The crop's x and y must be whole numbers of pixels.")
+    else:
+        try:
+            services.save_crop(study=study, reference=reference, x=x, y=y, actor=request.user)
+        except services.StudyError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Crop of {reference.name} saved at ({x}, {y}).")
+    return redirect(reverse("studies:crops", kwargs={"slug": slug}) + f"#crop-{reference.pk}")
+
+
+@login_required
+def crop_preview(request: AuthenticatedHttpRequest, slug: str, kind: str, pk: int) -> HttpResponse:
+    """A reference or reconstruction at the crop ``?x=&y=`` (top-left, reference pixels), for the crop page."""
+    study = selectors.study_for(request.user, slug)
+    path = _image_path(study, kind, pk)
+    try:
+        x, y = int(request.GET.get("x", "0")), int(request.GET.get("y", "0"))
+    except ValueError as exc:
+        raise Http404("x and y must be whole numbers") from exc
+    png = crops.crop_preview_png(path, x, y, study.crop_width, study.crop_height)
+    response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -14,7 +14,7 @@ from evalsite.api.models import ApiToken
 from evalsite.api.services import issue_token, revoke_tokens, token_user
 from evalsite.studies.models import Study
 from evalsite.studies.services import share_study, study_dir
-from tests.evalsite.conftest import synthetic_photo
+from tests.evalsite.conftest import run_tasks_immediately, synthetic_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +27,7 @@ STUDY_ENDPOINTS = [
     ("post", "/api/v1/studies/{slug}/close"),
     ("get", "/api/v1/studies/{slug}/progress"),
     ("get", "/api/v1/studies/{slug}/elo"),
+    ("get", "/api/v1/studies/{slug}/plan"),
     ("get", "/api/v1/studies/{slug}/exports/{name}"),
 ]
 ENDPOINTS = [("get", "/api/v1/studies"), ("post", "/api/v1/studies"), *STUDY_ENDPOINTS]
@@ -229,3 +230,37 @@ def test_a_deactivated_researchers_token_no_longer_works(api_client, alice):
     alice.is_active = False
     alice.save()
     assert client.get("/api/v1/studies").status_code == 401
+
+
+def test_the_plan_is_the_study_pages_with_the_same_inputs_and_a_wrong_input_is_named(
+    api_client, client, make_study, add_codec, settings, alice
+):
+    run_tasks_immediately(settings)
+    settings.STUDY_PLAN_GRID = (200, 800)
+    settings.STUDY_PLAN_REPS = 1
+    study = make_study("tiny", state=Study.State.DRAFT)
+    add_codec(study)
+    response = api_client().get("/api/v1/studies/tiny/plan", {"hourly_rate": 20, "currency": "EUR"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["judgments"] > 0 and body["anchor"] == "jpeg" and body["currency"] == "EUR"
+    assert body["costs"]["total_cost"] == pytest.approx(body["costs"]["raters"] * body["costs"]["pay_per_rater"])
+    assert {row["codec"] for row in body["widths"]} == {"other"}
+    client.force_login(alice)
+    page = client.get("/studies/tiny/", {"hourly_rate": 20, "currency": "EUR"}).content.decode()
+    assert f'id="plan-judgments">{body["judgments"]}<' in page
+    assert f'id="plan-cost">EUR {body["costs"]["total_cost"]:.2f}<' in page
+
+    wrong = api_client().get("/api/v1/studies/tiny/plan", {"target_width": 0})
+    assert wrong.status_code == 422
+    assert wrong.json()["code"] == "plan_inputs"
+    assert wrong.json()["problems"][0].startswith("Target width of the 95% BD-rate interval")
+
+
+def test_a_plan_still_simulating_is_answered_with_202(api_client, make_study, add_codec, settings):
+    settings.TASKS = {"default": {**settings.TASKS["default"], "BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    study = make_study("tiny", state=Study.State.DRAFT)
+    add_codec(study)
+    response = api_client().get("/api/v1/studies/tiny/plan")
+    assert response.status_code == 202
+    assert response.json()["computing"] is True and response.json()["judgments"] is None

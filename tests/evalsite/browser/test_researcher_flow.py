@@ -20,6 +20,7 @@ def researcher_setup(settings, tmp_path, study_data_dir):
     """Generation runs in the request (immediate task backend) over an allowed folder of two small photos."""
     run_tasks_immediately(settings)
     settings.STUDY_LADDER_JOBS = 1
+    settings.SCREENING_PLATE_POOL_RATERS = 1  # the launch fills the colour plate pool in the request too
     root = tmp_path / "library"
     (root / "photos").mkdir(parents=True)
     for index in range(2):
@@ -58,6 +59,7 @@ def test_a_researcher_creates_launches_monitors_excludes_and_exports(
     page.click("#viewer-close")
 
     page.click("#launch")
+    page.click("#confirm-launch")  # the confirmation page shows the plan and cost first
     page.wait_for_selector("#rater-link")
     assert page.locator("#state").inner_text() == "Live"
     study = Study.objects.get(slug="browser-study")

@@ -1,4 +1,5 @@
-// Study page: poll generation progress until it ends, and the flicker viewer of the stimuli gallery.
+// Study page: poll generation progress until it ends, redraw the live curves as judgments arrive,
+// and the flicker viewer of the stimuli gallery.
 (function () {
   "use strict";
 
@@ -14,7 +15,7 @@
         bar.max = Math.max(status.total, 1);
         bar.value = status.done;
         count.textContent = `${status.done} / ${status.total}`;
-        message.textContent = `${status.generation}: ${status.message}`;
+        message.textContent = status.words;
         if (status.generation === "done" || status.generation === "failed") {
           window.location.reload();
           return;
@@ -25,6 +26,27 @@
       window.setTimeout(poll, 1500);
     };
     window.setTimeout(poll, 1000);
+  }
+
+  // Live picture: while the study is live, a new judgment count redraws the curves (the figure's URL names it).
+  const live = document.getElementById("live");
+  if (live && live.dataset.statusUrl) {
+    const curves = document.getElementById("live-curves");
+    const judgments = document.getElementById("n-judgments");
+    const refresh = async () => {
+      try {
+        const response = await fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" } });
+        const status = await response.json();
+        if (String(status.judgments) !== judgments.textContent) {
+          judgments.textContent = status.judgments;
+          if (curves) curves.src = `${curves.src.split("?")[0]}?n=${status.judgments}`;
+        }
+      } catch (error) {
+        // The server is out of reach for now; the next poll tries again.
+      }
+      window.setTimeout(refresh, 30000);
+    };
+    window.setTimeout(refresh, 30000);
   }
 
   // Flicker viewer: the same crop of reference and reconstruction drawn at 1:1 device pixels,
