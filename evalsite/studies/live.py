@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from evalsite.rating import results
 from evalsite.studies.models import Study
+from evalsite.studies.services import study_dir
 
 RATE_WINDOW = timedelta(hours=3)
 """Judgments per hour "now" are counted over this last stretch (or since the first judgment, if later)."""
@@ -154,14 +155,25 @@ class Pace:
         return duration_in_words(self.hours_left)
 
 
+def launch_plan_path(study: Study) -> Path:
+    """Where the plan the researcher confirmed at launch is kept (``planning.keep_launch_plan``)."""
+    return study_dir(study) / "plan" / "launched.json"
+
+
 def judgments_target(study: Study) -> tuple[int, str]:
     """The number of judgments the study aims for, and where that number comes from.
 
-    The study's ``[rating] target_judgments`` (0 = none). Hook for the researcher's plan
-    (``studies.planning``, the judgments needed for the target BD-rate interval width; it imports
-    this module): once a plan is kept with the study, its caller passes it to :func:`pace` as ``target``.
+    The study's ``[rating] target_judgments`` when set (it also stops new raters), else the
+    judgments of the plan confirmed at launch, else none (0).
     """
-    return study.target_judgments, "[rating] target_judgments"
+    if study.target_judgments:
+        return study.target_judgments, "[rating] target_judgments"
+    path = launch_plan_path(study)
+    if path.exists():
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        width = kept["target_width"]
+        return kept["judgments"], f"the plan confirmed at launch, for 95% BD-rate intervals {width:g} pp wide"
+    return 0, "no target"
 
 
 def hours_to_target(judgments: int, target: int, per_hour: float | None) -> float | None:

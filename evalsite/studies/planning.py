@@ -33,7 +33,7 @@ from analysis.simulate import DEFAULT_LADDER, expected_curves
 from analysis.summaries import objective_bdrate_table
 from evalsite.rating import results
 from evalsite.rating import services as rating
-from evalsite.studies.live import duration_in_words
+from evalsite.studies.live import duration_in_words, launch_plan_path
 from evalsite.studies.models import Study
 from evalsite.studies.scores import preview_scores
 from evalsite.studies.services import study_dir
@@ -391,6 +391,22 @@ def study_plan(
         widths=rows,
         notes=_notes(inputs, pilot),
     )
+
+
+def keep_launch_plan(study: Study, plan: StudyPlan) -> bool:
+    """Keep the judgments of the plan confirmed at launch: the study page's target (``live.judgments_target``).
+
+    Written whole (temporary name, then rename); False, and nothing kept, when the plan has no number.
+    """
+    if plan.judgments is None:
+        return False
+    path = launch_plan_path(study)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept = {"judgments": plan.judgments, "target_width": plan.inputs.target_width, "design": plan.design}
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(kept), encoding="utf-8")
+    temporary.replace(path)
+    return True
 
 
 def _notes(inputs: PlanInputs, pilot: Pilot | None) -> list[str]:

@@ -187,9 +187,14 @@ def study_launch(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     if study.state != Study.State.DRAFT:
         messages.error(request, f"Study {study.slug} is {study.state}: only a draft is launched from here.")
         return redirect("studies:detail", slug=slug)
+    context = _plan_context(request, study)
     if request.method == "POST":
-        return study_action(request, slug, "launch")
-    return render(request, "studies/launch.html", {"study": study, **_plan_context(request, study)})
+        response = study_action(request, slug, "launch")
+        study.refresh_from_db()
+        if study.state == Study.State.LIVE and context["plan"] is not None:
+            planning.keep_launch_plan(study, context["plan"])
+        return response
+    return render(request, "studies/launch.html", {"study": study, **context})
 
 
 ACTIONS = {"launch": services.launch_study, "pause": services.pause_study, "close": services.close_study}

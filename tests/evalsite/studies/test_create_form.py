@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from evalsite.studies import live
 from evalsite.studies.forms import CreateStudyForm, KeptUpload
 from evalsite.studies.models import Study
 from tests.evalsite.conftest import run_tasks_immediately
@@ -154,6 +155,23 @@ def test_a_draft_launches_only_through_a_confirmation_with_the_plan(client, alic
     assert response.status_code == 302
     assert Study.objects.get(slug="formed").state == Study.State.LIVE
     assert client.get("/studies/formed/launch/").status_code == 302  # a live study has nothing to confirm
+
+
+def test_the_plan_confirmed_at_launch_is_the_live_pages_target(client, alice, setup):
+    client.force_login(alice)
+    client.post("/studies/new/", {**FORM, "images_folder": "images"})
+    plan = client.get("/studies/formed/launch/", {"target_width": "20"}).context["plan"]
+    assert plan.judgments
+    assert (
+        'action="/studies/formed/launch/?target_width=20"'
+        in client.get("/studies/formed/launch/", {"target_width": "20"}).content.decode()
+    )
+    client.post("/studies/formed/launch/?target_width=20")
+    study = Study.objects.get(slug="formed")
+    assert study.state == Study.State.LIVE and study.target_judgments == 0
+    target, source = live.judgments_target(study)
+    assert target == plan.judgments
+    assert "plan confirmed at launch" in source and "20 pp" in source
 
 
 def test_another_researcher_cannot_see_or_launch_the_draft(client, alice, bob, setup):
