@@ -232,10 +232,12 @@ def run_database(db: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 print(
                     f"   stored {args.preload_trials} judged trials in {time.monotonic() - started:.0f} s", flush=True
                 )
+            wait_for_plate_pool()
             print("   anchor: 1 rater, no think time", flush=True)
             anchor = run_raters(url, 1, args, think_s=0, duration_s=ANCHOR_S)
             rows = []
             for raters in args.raters:
+                wait_for_plate_pool()
                 print(f"   {raters} raters for {args.duration:.0f} s", flush=True)
                 row = run_raters(url, raters, args, think_s=args.think, duration_s=args.duration)
                 rows.append({"db": db, "anchor": anchor["steps"], **row})
@@ -244,6 +246,26 @@ def run_database(db: str, args: argparse.Namespace) -> list[dict[str, Any]]:
 
         connections.close_all()
     return rows
+
+
+def wait_for_plate_pool(timeout_s: float = 300) -> None:
+    """Start raters once the worker has drawn the colour plate pool, as a researcher publishes a launched study.
+
+    The pool is drawn after generation and refilled when it runs low; raters meeting a dry or
+    filling pool would measure the worker's drawing, not the site. Waits until the pool is not
+    low and has stopped growing.
+    """
+    from evalsite.screening import pool
+
+    started, before = time.monotonic(), -1
+    while time.monotonic() - started < timeout_s:
+        now = sum(pool.untaken().values())
+        if not pool.running_low() and now == before:
+            print(f"   colour plate pool ready ({now} plates) after {time.monotonic() - started:.0f} s", flush=True)
+            return
+        before = now
+        time.sleep(5)
+    print(f"   the colour plate pool was not ready after {timeout_s:.0f} s: starting anyway", flush=True)
 
 
 def print_steps(row: dict[str, Any]) -> None:

@@ -23,10 +23,11 @@ def queue_top_up() -> None:
 def top_up_on_launch(
     sender: type[Study], instance: Study, update_fields: frozenset[str] | None = None, **kwargs: object
 ) -> None:
-    """``post_save`` of a study: when a study goes live, fill the pool before its raters reach the colour test."""
-    if (
-        instance.state == Study.State.LIVE
-        and (update_fields is None or "state" in update_fields)
-        and pool.running_low()
-    ):
+    """``post_save`` of a study: when its stimuli are generated, and again when it goes live, fill the pool,
+    so that it is full before the first rater reaches the colour test (drawing it takes the worker about a minute)."""
+    generated = instance.generation == Study.Generation.DONE and (
+        update_fields is None or "generation" in update_fields
+    )
+    goes_live = instance.state == Study.State.LIVE and (update_fields is None or "state" in update_fields)
+    if (generated or goes_live) and pool.running_low():
         queue_top_up()

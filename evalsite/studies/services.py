@@ -174,9 +174,9 @@ def ladder_jobs() -> int:
 def _set_generation(study: Study, state: str, done: int, total: int, message: str) -> None:
     study.generation, study.generation_done, study.generation_total = state, done, total
     study.generation_message = message[:2000]
-    Study.objects.filter(pk=study.pk).update(
-        generation=state, generation_done=done, generation_total=total, generation_message=study.generation_message
-    )
+    # save(), not update(): apps further down the rater's flow act on post_save (the colour plate
+    # pool is drawn once the stimuli are generated).
+    study.save(update_fields=["generation", "generation_done", "generation_total", "generation_message"])
 
 
 def import_stimuli(*, study: Study, config: StudyConfig, manifest: Path) -> None:

@@ -92,6 +92,19 @@ def test_launching_a_study_fills_the_pool(settings, make_rated_study, django_cap
 
 
 @pytest.mark.django_db
+def test_a_draft_whose_generation_ends_fills_the_pool_before_launch(
+    settings, make_study, django_capture_on_commit_callbacks
+):
+    run_tasks_immediately(settings)
+    study = make_study(state=Study.State.DRAFT)
+    assert sum(pool.untaken().values()) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        study.generation = Study.Generation.DONE  # as studies.services.generate_study saves it at the end
+        study.save(update_fields=["generation"])
+    assert sum(pool.untaken().values()) == 16
+
+
+@pytest.mark.django_db
 def test_taking_plates_refills_the_pool_once_it_runs_low(
     settings, study, walk_rater, django_capture_on_commit_callbacks
 ):
