@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Protocol
 
+from evalsite.attention import most_attention_checks
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -203,7 +205,7 @@ def _counts(length: int, rate: float, minimum: int, repeat_share: float) -> tupl
     """(attention checks, repeats) in a session of ``length`` main trials; at least one new pair comes first."""
     if length < 2:
         return 0, 0
-    checks = min(length - 1, max(minimum, round(length * rate)))
+    checks = most_attention_checks(trials_per_rater=length, attention_rate=rate, attention_min=minimum)
     repeats = max(1, round(length * repeat_share)) if repeat_share > 0 else 0
     # A repeat shows an earlier compared pair again, so there are never more repeats than new pairs.
     return checks, min(repeats, (length - checks) // 2)

@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from evalsite.attention import most_attention_checks
 from evalsite.studies.schema import CROP, DESIGNS, MODES, OUTCOMES, SECTIONS, SETTINGS, STUDY_FIELDS, Setting, Value
 from pico.codecs import get_codec
 from pico.errors import PicoError
@@ -307,17 +308,6 @@ def parse_study(
         warnings=tuple(warnings),
         **values,
     )
-
-
-def most_attention_checks(*, trials_per_rater: int, attention_rate: float, attention_min: int) -> int:
-    """Attention checks in a full session: ``max(attention_min, round(trials x rate))``, never all of it.
-
-    The rule of docs/studies.md, as ``rating/scheduler.py: plan_session`` applies it; a session the pair
-    design shortens gets fewer (but never fewer than ``attention_min``, room permitting).
-    """
-    if trials_per_rater < 2:
-        return 0
-    return min(trials_per_rater - 1, max(attention_min, round(trials_per_rater * attention_rate)))
 
 
 def _check_attention(values: dict[str, Any]) -> list[StudyProblem]:

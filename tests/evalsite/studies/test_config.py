@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from evalsite.attention import most_attention_checks
 from evalsite.rating.scheduler import plan_session
-from evalsite.studies.config import StudyFileError, load_study_file, most_attention_checks
+from evalsite.studies.config import StudyFileError, load_study_file
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
