@@ -119,6 +119,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # One queue per kind of background work, each with its own worker (`make demo`), so that a
 # study's generation never waits behind a report's sampling or a design refresh.
 TASK_QUEUES = ("generation", "reports", "design")
+# Background workers run this much nicer than the site (os.nice), so that on a shared machine a
+# rater's request never waits for a plate being drawn, a ladder being encoded or a report's fit.
+TASK_WORKER_NICE = envint("TASK_WORKER_NICE", 10)
 TASKS = {
     "default": {
         "BACKEND": envstr("TASKS_BACKEND") or "django_tasks_db.DatabaseBackend",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import os
+import subprocess
+import sys
 
 import pytest
 from django.core.management import call_command
@@ -10,7 +13,7 @@ from django.core.management.base import CommandError
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from evalsite.studies.management.commands.run_worker import requeue_abandoned
+from evalsite.studies.management.commands.run_worker import lower_priority, requeue_abandoned
 from evalsite.studies.tasks import report_task
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +41,31 @@ def test_a_second_worker_for_the_same_queue_is_refused(settings, tmp_path):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(CommandError, match="a worker for queue 'reports' already runs on this host"):
             call_command("run_worker", "reports")
+
+
+def test_the_worker_runs_nicer_than_the_site():
+    # In a child process: niceness cannot be taken back, and the test process must keep its own.
+    code = (
+        "import os, sys, django; django.setup(); "
+        "from evalsite.studies.management.commands.run_worker import lower_priority; "
+        "before = os.nice(0); print(lower_priority(int(sys.argv[1])) - before)"
+    )
+    for asked, expected in ((10, 10), (0, 0), (-5, 0)):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(asked)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "evalsite.settings", "DEBUG": "1"},
+        )
+        assert int(out.stdout) == expected
+
+
+def test_the_worker_lowers_its_priority_before_working(settings, tmp_path, monkeypatch):
+    settings.VAR_DIR = tmp_path
+    settings.TASK_WORKER_NICE = 7
+    asked: list[int] = []
+    monkeypatch.setattr(os, "nice", lambda n: asked.append(n) or n)
+    monkeypatch.setattr("evalsite.studies.management.commands.run_worker.call_command", lambda *a, **k: None)
+    call_command("run_worker", "reports")
+    assert asked == [7]

@@ -5,12 +5,14 @@ django-tasks' ``db_worker`` marks a task running when it starts it; a worker kil
 runs ``db_worker`` under a fixed id per host and queue, holding a lock file so that only one runs
 per host and queue. Holding the lock proves the previous worker of that id is gone, so a task
 still marked running under the id is put back in the queue first. Study generation then resumes
-from the ladder's cache, redoing no finished reconstruction.
+from the ladder's cache, redoing no finished reconstruction. The worker runs
+``TASK_WORKER_NICE`` nicer than the site, so raters' requests come first on a shared machine.
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
 import socket
 from pathlib import Path
 
@@ -32,6 +34,11 @@ def requeue_abandoned(*, queue: str, worker_id: str) -> list[str]:
     return [task.task_path for task in stale]
 
 
+def lower_priority(niceness: int) -> int:
+    """Make this process ``niceness`` nicer (0 leaves it); returns its niceness after."""
+    return os.nice(max(niceness, 0))
+
+
 class Command(BaseCommand):
     help = "Run the background worker of one queue (settings.TASK_QUEUES), first re-queuing what a killed one left."
 
@@ -48,6 +55,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"a worker for queue {queue!r} already runs on this host (it holds {lock_path})"
             ) from None
+        lower_priority(settings.TASK_WORKER_NICE)
         worker_id = f"{socket.gethostname()}:{queue}"[:64]
         for path in requeue_abandoned(queue=queue, worker_id=worker_id):
             self.stdout.write(f"re-queued {path}, left running by a worker that was killed")
