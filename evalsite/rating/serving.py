@@ -22,8 +22,8 @@ from evalsite.studies.models import Reference, Stimulus, Study
 COMPARISON_SLOTS = ("reference", "left", "right")
 EXAMPLE_SLOTS = ("example-reference", "example-left", "example-right")
 
-ImageSource = Callable[[Rater, str, str], str | None]
-"""``source(rater, owner, key)``: the study-files name of the image if ``owner`` is the source's and was issued to ``rater``."""
+ImageSource = Callable[[int, str, str], str | None]
+"""``source(rater_id, owner, key)``: the study-files name of the image if ``owner`` is the source's and was issued to rater ``rater_id``."""
 
 _sources: list[ImageSource] = []
 
@@ -94,21 +94,19 @@ def _example_image(rater: Rater, slot: str) -> str | None:
 def resolve_image(*, study_id: int, rater_id: int, owner: str, key: str) -> str | None:
     """The study-files name of the image named by (owner, key) if it was issued to rater ``rater_id`` of the study, else None.
 
-    A trial's image, by far the most asked for, costs one light query; examples and other
-    sources read the rater first.
+    A trial's image, by far the most asked for, costs one light query, and so does a registered
+    source's (a screening item's); only the worked example, three images per rater, reads the rater.
     """
     files = selectors.trial_files(token=owner, rater_id=rater_id)
     if files is not None:
         slot = resolve_slot(owner, key, COMPARISON_SLOTS)
         return _trial_image(files, slot) if slot else None
-    rater = Rater.objects.select_related("study").filter(pk=rater_id, study_id=study_id).first()
-    if rater is None:
-        return None
-    if owner == rater.token:
-        slot = resolve_slot(owner, key, EXAMPLE_SLOTS)
-        return _example_image(rater, slot) if slot else None
     for source in _sources:
-        name = source(rater, owner, key)
+        name = source(rater_id, owner, key)
         if name is not None:
             return name
-    return None
+    rater = Rater.objects.select_related("study").filter(pk=rater_id, study_id=study_id, token=owner).first()
+    if rater is None:
+        return None
+    slot = resolve_slot(owner, key, EXAMPLE_SLOTS)
+    return _example_image(rater, slot) if slot else None

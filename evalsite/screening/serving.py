@@ -8,7 +8,6 @@ crops are stored files (drawn ahead, rendered at generation); nothing is drawn h
 from __future__ import annotations
 
 from evalsite.rating import selectors
-from evalsite.rating.models import Rater
 from evalsite.rating.serving import COMPARISON_SLOTS, reference_box
 from evalsite.rating.tokens import resolve_slot
 from evalsite.screening import pool
@@ -17,21 +16,28 @@ from evalsite.screening.services import plate_spec
 from evalsite.studies.models import Reference, Stimulus
 
 
-def _item_file(item: ScreeningItem, rater: Rater, slot: str) -> str:
+def _item_file(item: ScreeningItem, slot: str) -> str:
+    spec = item.spec
     if item.attempt.kind == ScreeningAttempt.Kind.COLOUR:
-        return item.spec.get("file") or pool.plate_file(plate_spec(item))  # the pool was dry
-    reference = Reference.objects.get(pk=item.spec["reference"])
-    box = reference_box(reference, rater.study)
-    if slot == "reference" or slot != item.spec["odd"]:
-        return selectors.source_crop(reference, box)
-    return selectors.source_crop(Stimulus.objects.get(pk=item.spec["stimulus"]), box)
+        return spec.get("file") or pool.plate_file(plate_spec(item))  # the pool was dry
+    odd = slot != "reference" and slot == spec["odd"]
+    stored = spec.get("stimulus_file" if odd else "reference_file")
+    if stored:
+        return stored
+    # An attempt started before its items named their crops: find them as they were found then.
+    reference = Reference.objects.get(pk=spec["reference"])
+    box = reference_box(reference, item.attempt.rater.study)
+    return selectors.source_crop(Stimulus.objects.get(pk=spec["stimulus"]) if odd else reference, box)
 
 
-def item_image(rater: Rater, owner: str, key: str) -> str | None:
-    """The study-files name of the screening item ``owner``'s slot named by ``key``, if the item is ``rater``'s."""
-    item = ScreeningItem.objects.select_related("attempt").filter(token=owner, attempt__rater=rater).first()
+def item_image(rater_id: int, owner: str, key: str) -> str | None:
+    """The study-files name of the screening item ``owner``'s slot named by ``key``, if the item is rater ``rater_id``'s.
+
+    One query: the item and its attempt; the files were named when the attempt was made.
+    """
+    item = ScreeningItem.objects.select_related("attempt").filter(token=owner, attempt__rater_id=rater_id).first()
     if item is None:
         return None
     slots = ("plate",) if item.attempt.kind == ScreeningAttempt.Kind.COLOUR else COMPARISON_SLOTS
     slot = resolve_slot(owner, key, slots)
-    return _item_file(item, rater, slot) if slot else None
+    return _item_file(item, slot) if slot else None

@@ -174,6 +174,9 @@ def test_no_crop_is_rendered_inside_a_raters_request(client, study, walk_rater, 
 
 @pytest.mark.django_db
 def test_a_crop_is_rendered_once_on_first_request_when_generation_did_not(client, study, walk_rater, monkeypatch):
+    walk_rater(study, client=client)
+    page = client.get(f"/s/{study.slug}/compare/").content.decode()
+    urls = IMAGE.findall(page)
     files = study_files()
     folders, _ = files.listdir("crops")
     for folder in folders:
@@ -182,9 +185,6 @@ def test_a_crop_is_rendered_once_on_first_request_when_generation_did_not(client
     rendered = []
     real = imaging.render_crop
     monkeypatch.setattr(imaging, "render_crop", lambda *a: rendered.append(a) or real(*a))
-    walk_rater(study, client=client)
-    page = client.get(f"/s/{study.slug}/compare/").content.decode()
-    urls = IMAGE.findall(page)
     first = [client.get(url).getvalue() for url in urls]
     assert len(rendered) == 3
     assert [client.get(url).getvalue() for url in urls] == first and len(rendered) == 3

@@ -180,3 +180,40 @@ def test_the_colour_page_comes_back_with_the_message_and_the_answers_kept(client
     assert response.status_code == 200
     assert b"digits (0-9)" in response.content
     assert b'value="4a"' in response.content and b'value="7"' in response.content
+
+
+def _artifact_images(client, study) -> list[str]:
+    page = client.get(f"/s/{study.slug}/artifacts/").content.decode()
+    return re.findall(r'src="(/s/[^"]+/img/[^"]+)"', page)
+
+
+@pytest.mark.django_db
+def test_artifact_images_cost_one_query_beyond_study_and_session(study, walk_rater, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rater = walk_rater(study, Rater.Stage.ARTIFACT, client=client)
+    urls = _artifact_images(client, study)
+    attempt = ScreeningAttempt.objects.get(rater=rater, kind=ARTIFACT)
+    assert len(urls) == 3 * attempt.items.count()
+    for url in urls[:3]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/png"
+        # study, session, "is it a trial?" (no), the item with its attempt
+        assert len(queries) == 4, [q["sql"] for q in queries]
+
+
+@pytest.mark.django_db
+def test_an_attempt_made_before_items_named_their_crops_still_shows_the_same_images(study, walk_rater, client):
+    walk_rater(study, Rater.Stage.ARTIFACT, client=client)
+    urls = _artifact_images(client, study)
+    before = [b"".join(client.get(url).streaming_content) for url in urls]
+    for item in ScreeningAttempt.objects.get(kind=ARTIFACT).items.all():
+        item.spec = {k: v for k, v in item.spec.items() if k not in ("reference_file", "stimulus_file")}
+        item.save(update_fields=["spec"])
+    after = [b"".join(client.get(url).streaming_content) for url in urls]
+    assert after == before
+    # Each item shows the reference twice and its odd stimulus once.
+    for i in range(0, len(before), 3):
+        assert sorted(map(before[i : i + 3].count, before[i : i + 3])) == [1, 2, 2]
