@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from evalsite.studies.management.commands.run_worker import lower_priority, requeue_abandoned
+from evalsite.studies.management.commands.run_worker import requeue_abandoned
 from evalsite.studies.tasks import report_task
 
 pytestmark = pytest.mark.django_db
