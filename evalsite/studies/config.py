@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomlkit
 from PIL import Image, UnidentifiedImageError
 
 from evalsite.attention import most_attention_checks
@@ -564,6 +565,23 @@ def _read_crop_positions(
         else:
             crops[stem] = (xy[0], xy[1])
     return "explicit", crops
+
+
+def with_crop_positions(study_file: str, crops: dict[str, tuple[int, int]]) -> str:
+    """``study_file`` with ``[presentation] crop_positions`` set to ``crops`` (image stem -> (x, y)).
+
+    Everything else in the file, comments included, stays as it was (tomlkit). With no crops the
+    key is set to ``"centre"``, which is what a study shows where no crop was chosen.
+    """
+    document = tomlkit.parse(study_file)
+    presentation = document.setdefault("presentation", tomlkit.table())
+    if crops:
+        positions = tomlkit.inline_table()
+        positions.update({stem: [x, y] for stem, (x, y) in sorted(crops.items())})
+        presentation["crop_positions"] = positions
+    else:
+        presentation["crop_positions"] = "centre"
+    return tomlkit.dumps(document)
 
 
 def _check_image_sizes(

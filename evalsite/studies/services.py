@@ -22,7 +22,7 @@ from django.utils import timezone
 from evalsite.errors import CodedError
 from evalsite.rating import services as rating
 from evalsite.studies import generation
-from evalsite.studies.config import StudyConfig, load_study_file
+from evalsite.studies.config import StudyConfig, load_study_file, with_crop_positions
 from evalsite.studies.crops import busiest_crop, crop_limits
 from evalsite.studies.models import Reference, Stimulus, Study, StudyEvent
 from pico.images import load_reference, save_png
@@ -328,11 +328,33 @@ def save_crop(*, study: Study, reference: Reference, x: int, y: int, actor: User
                 max_y=max_y,
             )
         Reference.objects.filter(pk=reference.pk, study=locked).update(crop_x=x, crop_y=y)
+        _keep_crops_in_study_file(locked)
         _event(locked, "crop_set", actor, f"{reference.name}: ({x}, {y})")
     # The new crops are rendered now, so that no rater's request renders one.
     rating.prepare_rater_stimuli(study=locked)
     reference.refresh_from_db()
     return reference
+
+
+def _keep_crops_in_study_file(study: Study) -> None:
+    """Write every reference's crop into the study file, so that generating the draft again (Run
+    again) keeps the crops chosen by eye and the bundle's ``study.toml`` shows what raters saw.
+
+    The copy the site keeps in its study folder is rewritten (atomically) with the stored text; a
+    file elsewhere on the server, from ``create_study``, is the researcher's own and is left alone.
+    """
+    crops = {
+        name: (x, y)
+        for name, x, y in study.references.values_list("name", "crop_x", "crop_y")
+        if x is not None and y is not None
+    }
+    study.study_file = with_crop_positions(study.study_file, crops)
+    Study.objects.filter(pk=study.pk).update(study_file=study.study_file)
+    on_disk = study_dir(study) / "study.toml"
+    if on_disk.is_file():
+        staging = on_disk.with_name(".study.toml.new")
+        staging.write_text(study.study_file, encoding="utf-8")
+        os.replace(staging, on_disk)
 
 
 def share_study(*, study: Study, user: User, actor: User | None = None) -> None:

@@ -150,3 +150,60 @@ def test_a_crop_saved_by_eye_is_rendered_at_once_not_in_a_raters_request(make_st
 
     monkeypatch.setattr(imaging, "render_crop", refuse)
     assert render_study_crops(study) > 0  # every crop of the new box is stored already
+
+
+def test_crop_positions_are_written_into_a_study_file_keeping_the_rest():
+    import tomllib
+
+    from evalsite.studies.config import with_crop_positions
+
+    text = '# my study\nslug = "s"\n[presentation]\ncrop = 64  # pixels\ncrop_positions = "auto"\n[rating]\nx = 1\n'
+    written = with_crop_positions(text, {"b": (3, 4), "a photo": (0, 16)})
+    assert "# my study" in written and "# pixels" in written
+    data = tomllib.loads(written)
+    assert data["presentation"] == {"crop": 64, "crop_positions": {"a photo": [0, 16], "b": [3, 4]}}
+    assert data["rating"] == {"x": 1}
+    assert tomllib.loads(with_crop_positions('slug = "s"\n', {}))["presentation"] == {"crop_positions": "centre"}
+
+
+def _site_study(study_file, alice):
+    """A draft made as the site makes one: its study file and images in the study's own folder."""
+    import shutil
+
+    from evalsite.studies.services import create_study_from_file, study_dir
+
+    source = study_file()
+    folder = study_dir("tiny")
+    shutil.copytree(source.parent / "images", folder / "images")
+    (folder / "study.toml").write_text(source.read_text())
+    return create_study_from_file(folder / "study.toml", owner=alice), folder / "study.toml"
+
+
+def test_a_crop_chosen_by_eye_is_kept_in_the_study_file_and_by_generating_again(study_file, alice):
+    from evalsite.studies.config import load_study_file
+    from evalsite.studies.services import create_study_from_file
+
+    study, on_disk = _site_study(study_file, alice)
+    chosen, other = study.references.order_by("name")
+    auto = (other.crop_x, other.crop_y)
+    by_eye = (0, 0) if (chosen.crop_x, chosen.crop_y) != (0, 0) else (64, 32)  # not what "auto" chose
+    save_crop(study=study, reference=chosen, x=by_eye[0], y=by_eye[1], actor=alice)
+    study.refresh_from_db()
+    assert load_study_file(on_disk).crops == {chosen.name: by_eye, other.name: auto}
+    assert study.study_file == on_disk.read_text()
+    create_study_from_file(on_disk, owner=alice)  # what Run again does
+    chosen.refresh_from_db()
+    other.refresh_from_db()
+    assert (chosen.crop_x, chosen.crop_y) == by_eye and (other.crop_x, other.crop_y) == auto
+
+
+def test_a_study_file_elsewhere_on_the_server_is_left_alone(study_file, alice):
+    from evalsite.studies.services import create_study_from_file
+
+    path = study_file()
+    original = path.read_text()
+    study = create_study_from_file(path, owner=alice)
+    save_crop(study=study, reference=study.references.order_by("name").first(), x=0, y=0, actor=alice)
+    study.refresh_from_db()
+    assert path.read_text() == original
+    assert "crop_positions = {" in study.study_file
