@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.evalsite.conftest import PASSWORD, run_tasks_immediately, synthetic_photo
+
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
 # body are still synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -80,3 +82,26 @@ def screenshot():
         return path
 
     return shoot
+
+
+def log_in(page, url: str, user: str = "alice") -> None:
+    """Open ``url`` (a page behind the login, or the login page) and log in there as ``user``."""
+    page.goto(url)
+    page.fill("#id_username", user)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+@pytest.fixture
+def photo_library(settings, tmp_path, study_data_dir) -> Path:
+    """An allowed folder ``photos`` of two small photos for the create form; generation, and the
+    colour plate pool filled at launch, run in the request (immediate task backend)."""
+    run_tasks_immediately(settings)
+    settings.STUDY_LADDER_JOBS = 1
+    settings.SCREENING_PLATE_POOL_RATERS = 1
+    root = tmp_path / "library"
+    (root / "photos").mkdir(parents=True)
+    for index in range(2):
+        synthetic_photo(160, 120, seed=index + 3).save(root / "photos" / f"scene{index}.png")
+    settings.STUDY_IMAGE_ROOT = root
+    return root

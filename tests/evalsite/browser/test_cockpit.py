@@ -6,34 +6,23 @@ from __future__ import annotations
 import pytest
 
 from evalsite.studies.models import Study
-from tests.evalsite.conftest import PASSWORD, run_tasks_immediately, synthetic_photo
+from tests.evalsite.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def cockpit_setup(settings, tmp_path, study_data_dir):
-    """Generation and the plan's simulation run in the request; a small grid keeps the simulation short."""
-    run_tasks_immediately(settings)
-    settings.STUDY_LADDER_JOBS = 1
+def cockpit_setup(settings, photo_library):
+    """The plan's simulation runs in the request too; a small grid keeps it short."""
     settings.STUDY_PLAN_GRID = (300, 1200)
     settings.STUDY_PLAN_REPS = 1
-    settings.SCREENING_PLATE_POOL_RATERS = 1  # the launch fills the colour plate pool in the request too
-    root = tmp_path / "library"
-    (root / "photos").mkdir(parents=True)
-    for index in range(2):
-        synthetic_photo(160, 120, seed=index + 7).save(root / "photos" / f"scene{index}.png")
-    settings.STUDY_IMAGE_ROOT = root
-    return root
+    return photo_library
 
 
 def test_create_with_codes_and_screening_plan_launch_and_see_the_curves(
     live_server, page, screenshot, alice, judge, cockpit_setup
 ):
-    page.goto(f"{live_server.url}/studies/new/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, f"{live_server.url}/studies/new/")
     page.wait_for_selector("#create-form")
 
     page.fill("#id_slug", "cockpit")

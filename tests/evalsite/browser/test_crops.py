@@ -6,22 +6,15 @@ from __future__ import annotations
 import pytest
 
 from evalsite.studies.models import Study
-from tests.evalsite.conftest import PASSWORD
+from tests.evalsite.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, live_server) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_a_researcher_drags_the_crop_window_and_saves_it(live_server, page, screenshot, make_study, alice):
     study = make_study("crops", state=Study.State.DRAFT, size=(320, 200), crop_width=96, crop_height=64)
     reference = study.references.get(name="img0")
-    log_in(page, live_server)
+    log_in(page, f"{live_server.url}/accounts/login/")
     page.goto(f"{live_server.url}/studies/{study.slug}/")
     page.click("#choose-crops")
 
@@ -69,7 +62,7 @@ def test_a_researcher_drags_the_crop_window_and_saves_it(live_server, page, scre
 
 def test_a_live_studys_crop_page_shows_them_frozen(live_server, page, make_study, alice):
     study = make_study("frozen", state=Study.State.LIVE, size=(320, 200), crop_width=96, crop_height=64)
-    log_in(page, live_server)
+    log_in(page, f"{live_server.url}/accounts/login/")
     page.goto(f"{live_server.url}/studies/{study.slug}/crops/")
     assert "frozen" in page.locator("#crops-frozen").inner_text()
     assert page.locator(".save-crop").count() == 0

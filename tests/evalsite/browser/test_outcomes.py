@@ -8,7 +8,7 @@ import pytest
 
 from evalsite.rating.models import Rater, Trial
 from evalsite.rating.stimuli import ATTENTION_HIGH
-from tests.evalsite.conftest import PASSWORD
+from tests.evalsite.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -213,10 +213,7 @@ def test_a_researcher_previews_the_whole_flow_and_leaves_no_data(
     live_server, page, make_rated_study, alice, screenshot
 ):
     study = _study(make_rated_study, "out-preview")
-    page.goto(f"{live_server.url}/studies/{study.slug}/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, f"{live_server.url}/studies/{study.slug}/")
     page.wait_for_selector("#preview")
     page.click("#preview")
     page.wait_for_selector("#preview-banner")

@@ -10,32 +10,15 @@ import zipfile
 import pytest
 
 from evalsite.studies.models import Study
-from tests.evalsite.conftest import PASSWORD, run_tasks_immediately, synthetic_photo
+from tests.evalsite.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def researcher_setup(settings, tmp_path, study_data_dir):
-    """Generation runs in the request (immediate task backend) over an allowed folder of two small photos."""
-    run_tasks_immediately(settings)
-    settings.STUDY_LADDER_JOBS = 1
-    settings.SCREENING_PLATE_POOL_RATERS = 1  # the launch fills the colour plate pool in the request too
-    root = tmp_path / "library"
-    (root / "photos").mkdir(parents=True)
-    for index in range(2):
-        synthetic_photo(160, 120, seed=index + 3).save(root / "photos" / f"scene{index}.png")
-    settings.STUDY_IMAGE_ROOT = root
-    return root
-
-
 def test_a_researcher_creates_launches_monitors_excludes_and_exports(
-    live_server, page, screenshot, alice, judge, researcher_setup, tmp_path
+    live_server, page, screenshot, alice, judge, photo_library, tmp_path
 ):
-    page.goto(f"{live_server.url}/studies/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, f"{live_server.url}/studies/")
     page.click("#new-study")
 
     page.fill("#id_slug", "browser-study")
@@ -54,7 +37,8 @@ def test_a_researcher_creates_launches_monitors_excludes_and_exports(
     page.locator("#gallery figure.stimulus").first.click()
     page.wait_for_selector("#viewer-dialog[open]")
     page.keyboard.press("Space")
-    assert page.locator("#viewer-view").inner_text() == "reference"
+    # The view is named once its image is drawn, which waits for the image to load.
+    page.wait_for_function("document.getElementById('viewer-view').textContent === 'reference'", timeout=5000)
     screenshot(page, "researcher-02-flicker-viewer")
     page.click("#viewer-close")
 
