@@ -340,21 +340,26 @@ def _keep_crops_in_study_file(study: Study) -> None:
     """Write every reference's crop into the study file, so that generating the draft again (Run
     again) keeps the crops chosen by eye and the bundle's ``study.toml`` shows what raters saw.
 
-    The copy the site keeps in its study folder is rewritten (atomically) with the stored text; a
-    file elsewhere on the server, from ``create_study``, is the researcher's own and is left alone.
+    The copy the site keeps in its study folder is rewritten (atomically, once the transaction has
+    committed) with the stored text; a file elsewhere on the server, from ``create_study``, is the
+    researcher's own and is left alone. Runs in the caller's transaction, with the study row locked.
     """
     crops = {
         name: (x, y)
         for name, x, y in study.references.values_list("name", "crop_x", "crop_y")
         if x is not None and y is not None
     }
-    study.study_file = with_crop_positions(study.study_file, crops)
-    Study.objects.filter(pk=study.pk).update(study_file=study.study_file)
+    text = with_crop_positions(study.study_file, crops)
+    Study.objects.filter(pk=study.pk).update(study_file=text)
     on_disk = study_dir(study) / "study.toml"
-    if on_disk.is_file():
-        staging = on_disk.with_name(".study.toml.new")
-        staging.write_text(study.study_file, encoding="utf-8")
-        os.replace(staging, on_disk)
+
+    def write() -> None:
+        if on_disk.is_file():
+            staging = on_disk.with_name(".study.toml.new")
+            staging.write_text(text, encoding="utf-8")
+            os.replace(staging, on_disk)
+
+    transaction.on_commit(write)  # the file follows the database, never a rolled-back crop
 
 
 def share_study(*, study: Study, user: User, actor: User | None = None) -> None:

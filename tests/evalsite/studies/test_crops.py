@@ -179,7 +179,9 @@ def _site_study(study_file, alice):
     return create_study_from_file(folder / "study.toml", owner=alice), folder / "study.toml"
 
 
-def test_a_crop_chosen_by_eye_is_kept_in_the_study_file_and_by_generating_again(study_file, alice):
+def test_a_crop_chosen_by_eye_is_kept_in_the_study_file_and_by_generating_again(
+    study_file, alice, django_capture_on_commit_callbacks
+):
     from evalsite.studies.config import load_study_file
     from evalsite.studies.services import create_study_from_file
 
@@ -187,7 +189,8 @@ def test_a_crop_chosen_by_eye_is_kept_in_the_study_file_and_by_generating_again(
     chosen, other = study.references.order_by("name")
     auto = (other.crop_x, other.crop_y)
     by_eye = (0, 0) if (chosen.crop_x, chosen.crop_y) != (0, 0) else (64, 32)  # not what "auto" chose
-    save_crop(study=study, reference=chosen, x=by_eye[0], y=by_eye[1], actor=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        save_crop(study=study, reference=chosen, x=by_eye[0], y=by_eye[1], actor=alice)
     study.refresh_from_db()
     assert load_study_file(on_disk).crops == {chosen.name: by_eye, other.name: auto}
     assert study.study_file == on_disk.read_text()
@@ -207,3 +210,19 @@ def test_a_study_file_elsewhere_on_the_server_is_left_alone(study_file, alice):
     study.refresh_from_db()
     assert path.read_text() == original
     assert "crop_positions = {" in study.study_file
+
+
+def test_a_crop_that_is_not_saved_leaves_the_study_file_as_it_was(
+    study_file, alice, django_capture_on_commit_callbacks, monkeypatch
+):
+    study, on_disk = _site_study(study_file, alice)
+    before = on_disk.read_text()
+
+    def fail(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(StudyEvent.objects, "create", fail)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        save_crop(study=study, reference=study.references.first(), x=0, y=0, actor=alice)
+    study.refresh_from_db()
+    assert on_disk.read_text() == before and study.study_file == before
