@@ -380,10 +380,17 @@ def jittered_rvs(model: pm.Model) -> set[TensorVariable]:
 
 
 def compile_model(model: pm.Model) -> Any:
-    """nutpie's numba compilation of ``model``; the strengths start at 0, the rest jittered (:func:`jittered_rvs`)."""
-    import nutpie
+    """nutpie's numba compilation of ``model``; the strengths start at 0, the rest jittered (:func:`jittered_rvs`).
 
-    return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=jittered_rvs(model))
+    Compiled without fastmath: with it, PyTensor's freshly compiled and disk-cached numba code
+    round differently, so the same seed gave other draws on a machine's first fit than on the
+    next ones.
+    """
+    import nutpie
+    import pytensor
+
+    with pytensor.config.change_flags(numba__fastmath=False):
+        return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=jittered_rvs(model))
 
 
 def sample_compiled(compiled: Any, sampling: SamplerOptions) -> az.InferenceData:

@@ -138,3 +138,40 @@ def test_a_cached_model_draws_exactly_what_a_fresh_compile_draws() -> None:
     assert list(reused["posterior"]["p_spammer"].coords["rater"].to_numpy()) == second.raters
     assert list(reused["posterior"]["elo"].coords["condition"].to_numpy()) == second.labels
     clear_cache()
+
+
+FIT_IN_A_NEW_PROCESS = """
+import sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+from analysis.data import prepare_study
+from analysis.elo import SamplerOptions
+from analysis.fitting import fit_study
+from analysis.simulate import simulate_study
+study = simulate_study(n_judgments=3000, n_raters=30, n_images=4, image_sd_elo=40, design="random", seed=5)
+data = prepare_study(study.judgments, study.manifest)
+sampling = SamplerOptions(draws=200, tune=200, chains=2, cores=1, seed=0, progress=False)
+fit = fit_study(data, anchor=study.anchor, image_terms=True, sampling=sampling)
+print(np.asarray(fit.elo_draws()).sum().hex())
+"""
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_draws_on_a_first_fit_and_on_later_ones(tmp_path) -> None:
+    """A machine's first fit compiles PyTensor's code afresh, later ones load it from the compile cache:
+    the draws must not depend on which (they did while the code was compiled with fastmath)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'pytensor'}"}
+
+    def fit() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", FIT_IN_A_NEW_PROCESS], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    first = fit()  # empty compile cache
+    assert (tmp_path / "pytensor").is_dir()
+    assert fit() == first  # the cache filled by the first
