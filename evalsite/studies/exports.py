@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from evalsite import atomic
 from evalsite.rating import results
 from evalsite.studies import selectors
 from evalsite.studies.live import report_stamp, stale_banner
@@ -82,10 +83,7 @@ def write_decisions(study: Study, path: str | Path) -> int:
 def write_approve_list(study: Study, path: str | Path) -> int:
     """Write prolific-approve.txt: the participant ids to approve, one per line (Prolific's bulk approve)."""
     ids = [row["participant_id"] for row in results.decision_rows(study) if row["decision"] == "approve"]
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text("".join(f"{pid}\n" for pid in ids), encoding="utf-8")
-    tmp.replace(target)
+    atomic.write_text(Path(path), "".join(f"{pid}\n" for pid in ids))
     return len(ids)
 
 

@@ -20,6 +20,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
+from evalsite import atomic
 from evalsite.rating import results
 from evalsite.studies.models import Study
 from evalsite.studies.services import study_dir
@@ -259,10 +260,8 @@ class ReportStamp:
 def write_stamp(folder: Path, judgments: int) -> Path:
     """Record beside a report in ``folder`` that it was computed from ``judgments`` judgments, now."""
     path = folder / STAMP_FILE
-    tmp = path.with_name(f".{STAMP_FILE}.tmp")
     stamp = {"judgments": judgments, "computed_at": timezone.now().isoformat(timespec="seconds")}
-    tmp.write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic.write_text(path, json.dumps(stamp, indent=1) + "\n")
     return path
 
 

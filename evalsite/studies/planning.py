@@ -31,6 +31,7 @@ from analysis.data import METRICS
 from analysis.planning import DEFAULT_GRID, plan_study
 from analysis.simulate import DEFAULT_LADDER, expected_curves
 from analysis.summaries import objective_bdrate_table
+from evalsite import atomic
 from evalsite.rating import results
 from evalsite.rating import services as rating
 from evalsite.studies.live import duration_in_words, launch_plan_path
@@ -301,10 +302,8 @@ def simulate_widths(curves: Curves, *, design: str, judgments_per_rater: int, n_
 def write_widths(path: Path, widths: pd.DataFrame) -> None:
     """Store a simulation's widths (temporary file, then rename, so a reader never sees half of it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
     rows = widths.replace([np.inf], None).to_dict("records")
-    partial.write_text(json.dumps(rows), encoding="utf-8")
-    partial.replace(path)
+    atomic.write_text(path, json.dumps(rows))
 
 
 def _queued(path: Path) -> bool:
@@ -403,9 +402,7 @@ def keep_launch_plan(study: Study, plan: StudyPlan) -> bool:
     path = launch_plan_path(study)
     path.parent.mkdir(parents=True, exist_ok=True)
     kept = {"judgments": plan.judgments, "target_width": plan.inputs.target_width, "design": plan.design}
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(kept), encoding="utf-8")
-    temporary.replace(path)
+    atomic.write_text(path, json.dumps(kept))
     return True
 
 

@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from evalsite import atomic
 from evalsite.errors import CodedError
 from evalsite.rating import services as rating
 from evalsite.studies import generation
@@ -355,9 +356,7 @@ def _keep_crops_in_study_file(study: Study) -> None:
 
     def write() -> None:
         if on_disk.is_file():
-            staging = on_disk.with_name(".study.toml.new")
-            staging.write_text(text, encoding="utf-8")
-            os.replace(staging, on_disk)
+            atomic.write_text(on_disk, text)
 
     transaction.on_commit(write)  # the file follows the database, never a rolled-back crop
 
