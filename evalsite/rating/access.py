@@ -41,6 +41,11 @@ def _session_raters(request: HttpRequest) -> dict[str, object]:
     return {key: value for key, value in request.session.items() if key.startswith("rating.rater.")}
 
 
+def session_rater_ids(request: HttpRequest) -> list[int]:
+    """Every rater this session holds, whatever the study (a browser rarely holds more than one)."""
+    return [int(rater) for rater in _session_raters(request).values()]  # type: ignore[call-overload]
+
+
 def visible_study(slug: str) -> Study:
     """The study of a rater link; drafts do not exist for raters."""
     return get_object_or_404(Study.objects.exclude(state=Study.State.DRAFT), slug=slug)

@@ -188,10 +188,10 @@ class TrialFiles:
     b: tuple[str, str]
 
 
-def trial_files(*, token: str, rater_id: int) -> TrialFiles | None:
-    """The files behind the trial ``token`` if it was issued to rater ``rater_id``: one query, no model instances."""
+def trial_files(*, token: str, rater_id: int, study_slug: str) -> TrialFiles | None:
+    """The files behind the trial ``token`` if it was issued to rater ``rater_id`` of study ``study_slug``: one query, no model instances."""
     rows = (
-        Trial.objects.filter(token=token, rater_id=rater_id)
+        Trial.objects.filter(token=token, rater_id=rater_id, rater__study__slug=study_slug)
         .order_by()
         .values_list(
             "crop_x",

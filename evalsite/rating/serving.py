@@ -2,9 +2,10 @@
 
 Owners are trials (slots reference/left/right) and the rater (the instructions' worked
 example). Apps further up the rater's flow serve their own owners through the same URL by
-registering an :data:`ImageSource` (screening items do, in ``ScreeningConfig.ready``), so this
-module needs no import of them. Anything that does not resolve, or belongs to another rater,
-is answered the same way: no image.
+registering an :data:`ImageSource` under a kind of their own (screening items do, in
+``ScreeningConfig.ready``), so this module needs no import of them. The URL names the owner's
+kind, so a request asks one table, not each in turn. Anything that does not resolve, or
+belongs to another rater or study, is answered the same way: no image.
 """
 
 from __future__ import annotations
@@ -22,26 +23,30 @@ from evalsite.studies.models import Reference, Stimulus, Study
 COMPARISON_SLOTS = ("reference", "left", "right")
 EXAMPLE_SLOTS = ("example-reference", "example-left", "example-right")
 
-ImageSource = Callable[[int, str, str], str | None]
-"""``source(rater_id, owner, key)``: the study-files name of the image if ``owner`` is the source's and was issued to rater ``rater_id``."""
+TRIAL, EXAMPLE = "t", "e"
+"""Owner kinds of this app: a trial, a rater's worked example."""
 
-_sources: list[ImageSource] = []
+ImageSource = Callable[[str, int, str, str], str | None]
+"""``source(study_slug, rater_id, owner, key)``: the study-files name of the image if ``owner``
+is the source's and was issued to rater ``rater_id`` of the study ``study_slug``."""
 
-
-def register_image_source(source: ImageSource) -> None:
-    """Let :func:`resolve_image` also serve ``source``'s images (called once, from an app's ``ready``)."""
-    if source not in _sources:
-        _sources.append(source)
+_sources: dict[str, ImageSource] = {}
 
 
-def image_url(study_slug: str, owner: str, slot: str) -> str:
-    """The opaque URL of ``slot`` of ``owner``."""
-    return reverse("rating:image", args=[study_slug, owner, image_key(owner, slot)])
+def register_image_source(kind: str, source: ImageSource) -> None:
+    """Let :func:`resolve_image` serve owners of ``kind`` with ``source`` (called once, from an app's ``ready``)."""
+    if kind in (TRIAL, EXAMPLE) or _sources.setdefault(kind, source) is not source:
+        raise ValueError(f"image owner kind {kind!r} is taken")
 
 
-def comparison_urls(study_slug: str, owner: str) -> dict[str, str]:
+def image_url(study_slug: str, owner: str, slot: str, *, kind: str = TRIAL) -> str:
+    """The opaque URL of ``slot`` of ``owner``, an owner of ``kind``."""
+    return reverse("rating:image", args=[study_slug, kind, owner, image_key(owner, slot)])
+
+
+def comparison_urls(study_slug: str, owner: str, *, kind: str = TRIAL) -> dict[str, str]:
     """URLs of the reference and the left and right images of a trial or artifact item."""
-    return {slot: image_url(study_slug, owner, slot) for slot in COMPARISON_SLOTS}
+    return {slot: image_url(study_slug, owner, slot, kind=kind) for slot in COMPARISON_SLOTS}
 
 
 def reference_box(reference: Reference, study: Study) -> tuple[int, int, int, int]:
@@ -91,22 +96,19 @@ def _example_image(rater: Rater, slot: str) -> str | None:
     return selectors.source_crop(Stimulus.objects.get(pk=good if slot == "example-left" else bad), box)
 
 
-def resolve_image(*, study_id: int, rater_id: int, owner: str, key: str) -> str | None:
-    """The study-files name of the image named by (owner, key) if it was issued to rater ``rater_id`` of the study, else None.
+def resolve_image(*, study_slug: str, rater_id: int, kind: str, owner: str, key: str) -> str | None:
+    """The study-files name of the image named by (kind, owner, key) if it was issued to rater ``rater_id`` of the study, else None.
 
-    A trial's image, by far the most asked for, costs one light query, and so does a registered
-    source's (a screening item's); only the worked example, three images per rater, reads the rater.
+    One query for a trial's image, by far the most asked for, and for a registered source's (a
+    screening item's); only the worked example, three images per rater, reads more.
     """
-    files = selectors.trial_files(token=owner, rater_id=rater_id)
-    if files is not None:
-        slot = resolve_slot(owner, key, COMPARISON_SLOTS)
-        return _trial_image(files, slot) if slot else None
-    for source in _sources:
-        name = source(rater_id, owner, key)
-        if name is not None:
-            return name
-    rater = Rater.objects.select_related("study").filter(pk=rater_id, study_id=study_id, token=owner).first()
-    if rater is None:
-        return None
-    slot = resolve_slot(owner, key, EXAMPLE_SLOTS)
-    return _example_image(rater, slot) if slot else None
+    if kind == TRIAL:
+        files = selectors.trial_files(token=owner, rater_id=rater_id, study_slug=study_slug)
+        slot = resolve_slot(owner, key, COMPARISON_SLOTS) if files is not None else None
+        return _trial_image(files, slot) if files is not None and slot else None
+    if kind == EXAMPLE:
+        rater = Rater.objects.select_related("study").filter(pk=rater_id, study__slug=study_slug, token=owner).first()
+        slot = resolve_slot(owner, key, EXAMPLE_SLOTS) if rater is not None else None
+        return _example_image(rater, slot) if rater is not None and slot else None
+    source = _sources.get(kind)
+    return source(study_slug, rater_id, owner, key) if source is not None else None

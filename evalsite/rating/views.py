@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -15,7 +15,7 @@ from evalsite.rating.files import study_files
 from evalsite.rating.forms import DisplayForm, JudgmentForm
 from evalsite.rating.geometry import Display
 from evalsite.rating.models import Judgment, Rater, Trial
-from evalsite.rating.serving import EXAMPLE_SLOTS, comparison_urls, image_url, resolve_image
+from evalsite.rating.serving import EXAMPLE, EXAMPLE_SLOTS, comparison_urls, image_url, resolve_image
 from evalsite.studies.models import Study
 
 PAGE = require_http_methods(["GET", "POST"])
@@ -90,7 +90,9 @@ def instructions(request: HttpRequest, study: Study, rater: Rater) -> HttpRespon
     if request.method == "POST":
         services.finish_instructions(rater=rater)
         return redirect("rating:display", slug=study.slug)
-    example = {slot.removeprefix("example-"): image_url(study.slug, rater.token, slot) for slot in EXAMPLE_SLOTS}
+    example = {
+        slot.removeprefix("example-"): image_url(study.slug, rater.token, slot, kind=EXAMPLE) for slot in EXAMPLE_SLOTS
+    }
     return render(request, "rating/instructions.html", {"study": study, "example": example})
 
 
@@ -224,15 +226,18 @@ def stopped(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
 
 
 @require_GET
-def image(request: HttpRequest, slug: str, owner: str, key: str) -> FileResponse:
+def image(request: HttpRequest, slug: str, kind: str, owner: str, key: str) -> FileResponse:
     """One image, by its opaque URL, for the rater it was issued to; 404 for anything else.
 
     The stored crop or plate is streamed as it is: no decoding or encoding in the request. Its
-    URL names one image of one trial of one rater for good, so the browser may keep it.
+    URL names one image of one trial of one rater for good, so the browser may keep it. The
+    study is checked inside the image's one query (no draft holds raters), not read apart.
     """
-    study = get_object_or_404(Study.objects.exclude(state=Study.State.DRAFT).only("pk"), slug=slug)
-    rater_id = request.session.get(access.session_key(study))
-    name = resolve_image(study_id=study.pk, rater_id=rater_id, owner=owner, key=key) if rater_id is not None else None
+    found = (
+        resolve_image(study_slug=slug, rater_id=rater_id, kind=kind, owner=owner, key=key)
+        for rater_id in access.session_rater_ids(request)
+    )
+    name = next((name for name in found if name is not None), None)
     if name is None:
         raise Http404("No such image.")
     # A fixed file name: the stored name (a hash of the crop) would tell two trials' images apart or alike.

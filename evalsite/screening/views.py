@@ -13,6 +13,7 @@ from evalsite.rating.serving import comparison_urls, image_url
 from evalsite.screening import services
 from evalsite.screening.errors import ScreeningError
 from evalsite.screening.models import ScreeningAttempt
+from evalsite.screening.serving import ITEM
 from evalsite.studies.models import Study
 
 
@@ -39,9 +40,9 @@ def _run(request: HttpRequest, study: Study, rater: Rater, kind: str, template: 
         # Answers already given are kept when the page comes back with "please answer every item" or "digits only".
         shown = {"index": item.index, "answer": request.POST.get(f"item-{item.index}", "")}
         if kind == ScreeningAttempt.Kind.COLOUR:
-            shown["url"] = image_url(study.slug, item.token, "plate")
+            shown["url"] = image_url(study.slug, item.token, "plate", kind=ITEM)
         else:
-            shown["images"] = comparison_urls(study.slug, item.token)
+            shown["images"] = comparison_urls(study.slug, item.token, kind=ITEM)
         items.append(shown)
     return render(request, template, {"study": study, "items": items, "error": error})
 

@@ -31,7 +31,7 @@ IMAGE = re.compile(r'src="(/s/[^"]+/img/[^"]+)"')
 # each image, the submit.
 NEW_TRIAL_PAGE = 13
 SAME_TRIAL_PAGE = 8
-IMAGE_QUERIES = 3  # study, session, the trial's files
+IMAGE_QUERIES = 2  # session, the trial's files (its rater's study checked in the same query)
 SUBMIT = 13
 
 

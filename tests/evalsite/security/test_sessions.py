@@ -87,3 +87,17 @@ def test_image_urls_from_another_session_answer_404(study, walk_rater, make_rate
     walk_rater(make_rated_study("elsewhere"), Rater.Stage.TRIALS, client=elsewhere)
     for stranger in (elsewhere, Client()):
         assert all(stranger.get(url).status_code == 404 for url in urls)
+
+
+def test_an_image_url_answers_404_under_another_study_or_owner_kind(study, walk_rater, make_rated_study):
+    owner = Client()
+    walk_rater(study, Rater.Stage.TRIALS, client=owner)
+    other = make_rated_study("elsewhere")
+    walk_rater(other, Rater.Stage.TRIALS, client=owner)  # the same browser holds a rater of each study
+    url = IMAGE_URL.findall(owner.get(f"/s/{study.slug}/compare/").content.decode())[0]
+    assert owner.get(url).status_code == 200
+    prefix, kind, token, key = url.rstrip("/").rsplit("/", 3)
+    assert kind == "t"
+    assert owner.get(url.replace(f"/s/{study.slug}/", f"/s/{other.slug}/")).status_code == 404
+    for wrong in ("e", "s", "x"):
+        assert owner.get(f"{prefix}/{wrong}/{token}/{key}/").status_code == 404
