@@ -78,6 +78,14 @@ def plate_spec(item: ScreeningItem) -> plates.PlateSpec:
     return plates.PlateSpec(digit=item.spec["digit"], axis=item.spec["axis"], seed=item.spec["seed"])
 
 
+def open_attempt(*, rater: Rater, kind: str) -> ScreeningAttempt | None:
+    """The rater's attempt at this test if one was started: a plain read (submitting takes the locks)."""
+    attempt = ScreeningAttempt.objects.filter(rater=rater, kind=kind).first()
+    if attempt is not None:
+        attempt.rater = rater
+    return attempt
+
+
 def start_attempt(*, rater: Rater, kind: str) -> ScreeningAttempt:
     """The rater's attempt at this test: created with fresh random items on first call, the same one after."""
     with transaction.atomic():
@@ -86,7 +94,7 @@ def start_attempt(*, rater: Rater, kind: str) -> ScreeningAttempt:
         rater = lock_rater(rater)
         if rater.stage != STAGE_OF[kind]:
             raise ScreeningError("wrong_stage")
-        attempt = ScreeningAttempt.objects.filter(rater=rater, kind=kind).first()
+        attempt = open_attempt(rater=rater, kind=kind)
         if attempt is not None:
             return attempt
         attempt = ScreeningAttempt.objects.create(rater=rater, kind=kind, seed=secrets.randbits(62))
@@ -149,4 +157,5 @@ def submit_attempt(*, attempt: ScreeningAttempt, answers: Mapping[int, str]) -> 
             kind=f"{attempt.kind}_{'passed' if attempt.passed else 'failed'}",
             detail={"score": attempt.score},
         )
+        attempt.rater = rater  # moved on: the caller's next page is the rater's new stage
         return attempt

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -17,24 +17,29 @@ from evalsite.screening.serving import ITEM
 from evalsite.studies.models import Study
 
 
+def _answers(form: QueryDict) -> dict[int, str]:
+    """The answers of a submitted test by item index (fields ``item-N``)."""
+    return {int(name[5:]): value for name, value in form.items() if name.startswith("item-") and name[5:].isdigit()}
+
+
 def _run(request: HttpRequest, study: Study, rater: Rater, kind: str, template: str) -> HttpResponse:
-    try:
-        attempt = services.start_attempt(rater=rater, kind=kind)
-    except ScreeningError as exc:
-        return render(request, "rating/message.html", {"study": study, "message": exc.message, "code": exc.code})
     error = None
-    if request.method == "POST":
-        answers = {item.index: request.POST.get(f"item-{item.index}", "") for item in attempt.items.all()}
+    # A submit reads the attempt without a lock (scoring takes it); only showing the test may create one.
+    attempt = services.open_attempt(rater=rater, kind=kind) if request.method == "POST" else None
+    if attempt is not None:
         try:
-            services.submit_attempt(attempt=attempt, answers=answers)
+            attempt = services.submit_attempt(attempt=attempt, answers=_answers(request.POST))
         except ScreeningError as exc:
             if exc.code not in ("incomplete", "not_a_number"):
                 rater.refresh_from_db()
                 return redirect(page_for(rater), slug=study.slug)
             error = exc.message
         else:
-            rater.refresh_from_db()
-            return redirect(page_for(rater), slug=study.slug)
+            return redirect(page_for(attempt.rater), slug=study.slug)
+    try:
+        attempt = services.start_attempt(rater=rater, kind=kind)
+    except ScreeningError as exc:
+        return render(request, "rating/message.html", {"study": study, "message": exc.message, "code": exc.code})
     items = []
     for item in attempt.items.all():
         # Answers already given are kept when the page comes back with "please answer every item" or "digits only".

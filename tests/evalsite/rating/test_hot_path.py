@@ -25,14 +25,14 @@ from evalsite.rating.serving import render_study_crops
 TOKEN = re.compile(r'name="trial" value="([^"]+)"')
 IMAGE = re.compile(r'src="(/s/[^"]+/img/[^"]+)"')
 
-# One trial's queries: a new comparison page (study, session, rater, judged so far, the locked
+# One trial's queries: a new comparison page (session, rater with its study, judged so far, the locked
 # transaction: rater, pending trial, history, tally, reference, tally +1, insert; BEGIN and
 # COMMIT count too; the study's conditions are read once per process), the same page again,
 # each image, the submit.
-NEW_TRIAL_PAGE = 13
-SAME_TRIAL_PAGE = 8
+NEW_TRIAL_PAGE = 12
+SAME_TRIAL_PAGE = 7
 IMAGE_QUERIES = 2  # session, the trial's files (its rater's study checked in the same query)
-SUBMIT = 13
+SUBMIT = 12
 
 
 @pytest.fixture

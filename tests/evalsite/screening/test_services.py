@@ -217,3 +217,35 @@ def test_an_attempt_made_before_items_named_their_crops_still_shows_the_same_ima
     # Each item shows the reference twice and its odd stimulus once.
     for i in range(0, len(before), 3):
         assert sorted(map(before[i : i + 3].count, before[i : i + 3])) == [1, 2, 2]
+
+
+@pytest.mark.django_db
+def test_submitting_a_test_takes_one_write_transaction_and_no_second_read_of_the_items(study, walk_rater, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rater = walk_rater(study, Rater.Stage.ARTIFACT, client=client)
+    client.get(f"/s/{study.slug}/artifacts/")
+    answers = {
+        f"item-{index}": side
+        for index, side in _right(ScreeningAttempt.objects.get(rater=rater, kind=ARTIFACT)).items()
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/s/{study.slug}/artifacts/", answers)
+    assert response.status_code == 302 and response.url == f"/s/{study.slug}/compare/"
+    sql = [q["sql"] for q in queries]
+    # session, rater with its study, the attempt; then scoring under the rater's lock
+    assert sum(s.startswith(("BEGIN", "SAVEPOINT")) for s in sql) == 1, sql
+    assert sum('FROM "screening_screeningitem"' in s and s.startswith("SELECT") for s in sql) == 1, sql
+    assert len(sql) == 12, sql
+
+
+@pytest.mark.django_db
+def test_answers_posted_to_a_test_never_shown_are_not_scored(study, walk_rater, client):
+    rater = walk_rater(study, Rater.Stage.ARTIFACT, client=client)
+    response = client.post(f"/s/{study.slug}/artifacts/", {f"item-{i}": "left" for i in range(6)})
+    assert response.status_code == 200 and b"artifact-form" in response.content  # the test, to answer now
+    attempt = ScreeningAttempt.objects.get(rater=rater, kind=ARTIFACT)
+    assert attempt.finished_at is None and not attempt.items.exclude(answer="").exists()
+    rater.refresh_from_db()
+    assert rater.stage == Rater.Stage.ARTIFACT
