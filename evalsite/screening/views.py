@@ -19,7 +19,7 @@ from evalsite.studies.models import Study
 
 def _answers(form: QueryDict) -> dict[int, str]:
     """The answers of a submitted test by item index (fields ``item-N``)."""
-    return {int(name[5:]): value for name, value in form.items() if name.startswith("item-") and name[5:].isdigit()}
+    return {int(name[5:]): form.get(name, "") for name in form if name.startswith("item-") and name[5:].isdigit()}
 
 
 def _run(request: HttpRequest, study: Study, rater: Rater, kind: str, template: str) -> HttpResponse:
