@@ -14,14 +14,17 @@ be shared between raters; the same ``PlateSpec`` always renders the same image.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numba
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image, ImageDraw, ImageFont
 
 AXES = ("protan", "deutan", "tritan")
 CONTROL = "control"
@@ -102,15 +105,22 @@ def digit_mask(digit: str, size: int, rng: np.random.Generator) -> np.ndarray:
     font = _font(int(size * 0.68))
     draw.text((size / 2, size / 2), digit, fill=255, font=font, anchor="mm")
     canvas = canvas.rotate(float(rng.uniform(-12, 12)), translate=tuple(rng.integers(-size // 20, size // 20, 2)))
-    return np.asarray(canvas.filter(ImageFilter.MaxFilter(9))) > 127
+    return _max_filter(np.asarray(canvas), 9) > 127
+
+
+def _max_filter(image: np.ndarray, width: int) -> np.ndarray:
+    """Each pixel's maximum over the ``width`` × ``width`` square around it, edge pixels repeated:
+    Pillow's ``MaxFilter``, the same values, as two one-dimensional passes (ten times faster)."""
+    padded = np.pad(image, width // 2, mode="edge")
+    rows = sliding_window_view(padded, width, axis=1).max(axis=-1)
+    return sliding_window_view(rows, width, axis=0).max(axis=-1)
 
 
 def _dots(size: int, rng: np.random.Generator) -> np.ndarray:
     """Non-overlapping dots (x, y, r) filling a disc, by random placement with rejection.
 
-    Each placed dot is listed in its grid cell and the eight around it, cells as wide as the
-    largest distance at which two dots can still touch, so a candidate is checked against the
-    dots of its own cell only (tens of milliseconds a plate rather than half a second).
+    Candidates are tried biggest first (small ones fill the gaps); :func:`_place` keeps those
+    that touch no dot placed before.
     """
     centre, radius = size / 2, size / 2 - 2
     candidates = 16000
@@ -119,20 +129,46 @@ def _dots(size: int, rng: np.random.Generator) -> np.ndarray:
     angle = rng.uniform(0, 2 * np.pi, candidates)
     dist = (radius - r) * np.sqrt(rng.uniform(0, 1, candidates))
     x, y = centre + dist * np.cos(angle), centre + dist * np.sin(angle)
-    order = np.argsort(-r)  # big dots first, small ones fill the gaps
+    order = np.argsort(-r)
     cell = 2 * r_max + 1.0
-    grid: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
-    placed: list[tuple[float, float, float]] = []
-    for xi, yi, ri in zip(x[order].tolist(), y[order].tolist(), r[order].tolist(), strict=True):
-        cx, cy = int(xi // cell), int(yi // cell)
-        near = grid.get((cx, cy))
-        if near and any((px - xi) ** 2 + (py - yi) ** 2 < (pr + ri + 1.0) ** 2 for px, py, pr in near):
+    keep = _place(x[order], y[order], r[order], cell, int(size // cell) + 3, _cell_capacity(r_min, cell))
+    return np.stack([x[order][keep], y[order][keep], r[order][keep]], axis=1)
+
+
+def _cell_capacity(r_min: float, cell: float) -> int:
+    """More than the dots whose centres fit in a 3 × 3 block of cells: centres of non-touching
+    dots are at least d = 2·r_min + 1 apart, so discs of diameter d around them are disjoint and
+    lie in the block grown by d/2 on each side."""
+    spacing = 2 * r_min + 1.0
+    return int((3 * cell + spacing) ** 2 / (math.pi * spacing**2 / 4)) + 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _place(x: np.ndarray, y: np.ndarray, r: np.ndarray, cell: float, cells: int, capacity: int) -> np.ndarray:
+    """Which candidates (in order) touch no kept one before them: each kept dot is listed in its
+    grid cell and the eight around it, cells as wide as the largest distance at which two dots
+    can still touch, so a candidate is checked against the dots of its own cell only."""
+    listed = np.empty((cells, cells, capacity), dtype=np.int64)
+    counts = np.zeros((cells, cells), dtype=np.int64)
+    keep = np.zeros(x.shape[0], dtype=np.bool_)
+    for i in range(x.shape[0]):
+        cx, cy = int(x[i] // cell) + 1, int(y[i] // cell) + 1  # +1: the cells around the disc's edge exist too
+        touches = False
+        for k in range(counts[cx, cy]):
+            j = listed[cx, cy, k]
+            if (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2 < (r[j] + r[i] + 1.0) ** 2:
+                touches = True
+                break
+        if touches:
             continue
-        for gx in (cx - 1, cx, cx + 1):
-            for gy in (cy - 1, cy, cy + 1):
-                grid.setdefault((gx, gy), []).append((xi, yi, ri))
-        placed.append((xi, yi, ri))
-    return np.array(placed)
+        keep[i] = True
+        for gx in range(cx - 1, cx + 2):
+            for gy in range(cy - 1, cy + 2):
+                if counts[gx, gy] == capacity:
+                    raise ValueError("more dots in a grid cell than can fit")
+                listed[gx, gy, counts[gx, gy]] = i
+                counts[gx, gy] += 1
+    return keep
 
 
 def _to_srgb(linear: np.ndarray) -> np.ndarray:

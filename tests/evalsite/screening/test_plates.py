@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image, ImageFilter
 
 from evalsite.screening.plates import (
     AXES,
@@ -12,6 +13,7 @@ from evalsite.screening.plates import (
     LIGHTNESS_JITTER,
     PlateSpec,
     _dots,
+    _max_filter,
     cone_response,
     confusion_colours,
     digit_mask,
@@ -102,3 +104,12 @@ def test_dots_never_touch_and_fill_the_disc():
     assert np.all(distance2 >= (r[:, None] + r[None] + 1.0) ** 2)  # the grid misses no neighbour
     covered = (np.pi * r**2).sum() / (np.pi * (SIZE / 2) ** 2)
     assert covered > 0.4, covered  # about 45% of the disc is dots, the rest the 1 px gaps and the edge
+
+
+def test_the_max_filter_gives_pillows_values_edges_included():
+    rng = np.random.default_rng(5)
+    for density in (0.001, 0.02, 0.3):
+        image = np.where(rng.random((90, 70)) < density, rng.integers(1, 256, (90, 70)), 0).astype(np.uint8)
+        image[0, :3] = image[-1, -2:] = 255  # marks at the edges, where the padding matters
+        expected = np.asarray(Image.fromarray(image).filter(ImageFilter.MaxFilter(9)))
+        assert np.array_equal(_max_filter(image, 9), expected)
