@@ -104,11 +104,15 @@ def resolve_image(*, study_slug: str, rater_id: int, kind: str, owner: str, key:
     """
     if kind == TRIAL:
         files = selectors.trial_files(token=owner, rater_id=rater_id, study_slug=study_slug)
-        slot = resolve_slot(owner, key, COMPARISON_SLOTS) if files is not None else None
-        return _trial_image(files, slot) if files is not None and slot else None
+        if files is None:
+            return None
+        slot = resolve_slot(owner, key, COMPARISON_SLOTS)
+        return _trial_image(files, slot) if slot else None
     if kind == EXAMPLE:
         rater = Rater.objects.select_related("study").filter(pk=rater_id, study__slug=study_slug, token=owner).first()
-        slot = resolve_slot(owner, key, EXAMPLE_SLOTS) if rater is not None else None
-        return _example_image(rater, slot) if rater is not None and slot else None
+        if rater is None:
+            return None
+        slot = resolve_slot(owner, key, EXAMPLE_SLOTS)
+        return _example_image(rater, slot) if slot else None
     source = _sources.get(kind)
     return source(study_slug, rater_id, owner, key) if source is not None else None

@@ -88,3 +88,28 @@ def test_the_deploy_check_lists_only_what_a_tls_proxy_provides(tmp_path, behind_
     assert reported == allowed, result.stderr
     if not allowed:
         assert "System check identified no issues" in result.stdout
+
+
+def test_postgresql_connections_prepare_repeated_queries_unless_turned_off(monkeypatch):
+    from evalsite import settings as site
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://pico:secret@127.0.0.1:5432/pico")
+    assert site._database()["OPTIONS"] == {"server_side_binding": True, "prepare_threshold": 2}
+    monkeypatch.setenv("DB_PREPARED_STATEMENTS", "0")
+    assert "server_side_binding" not in site._database().get("OPTIONS", {})
+
+
+@pytest.mark.django_db
+def test_a_query_repeated_on_postgresql_runs_as_a_prepared_statement():
+    from django.db import connection
+
+    from evalsite.studies.models import Study
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (the CI runs the site's tests on it too)")
+    for _ in range(3):
+        list(Study.objects.filter(slug="nowhere"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "studies_study"' in sql and '"slug" = $1' in sql for sql in prepared), prepared
