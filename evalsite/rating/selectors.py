@@ -116,11 +116,10 @@ def practice_pairs(study: Study) -> dict[int, list[tuple[int, int]]]:
     extreme difference made of the study's own conditions, never the attention pair.
     """
     ladders: dict[tuple[int, str], list[tuple[int, float, int]]] = {}
-    rows = Stimulus.objects.filter(study=study, role=Stimulus.Role.CONDITION).values_list(
-        "pk", "reference_id", "codec", "level", "bpp"
-    )
-    for pk, ref, codec, level, bpp in rows:
-        ladders.setdefault((ref, codec), []).append((level, bpp, pk))
+    for condition in study_conditions(study):  # a launched study's: read once per process
+        ladders.setdefault((condition.image, condition.codec), []).append(
+            (condition.level, condition.bpp, condition.stimulus_id)
+        )
     pairs: dict[int, list[tuple[int, int]]] = {}
     for (ref, _), ladder in sorted(ladders.items()):
         ladder.sort()

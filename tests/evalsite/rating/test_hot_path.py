@@ -206,3 +206,19 @@ def test_an_image_is_streamed_with_private_long_caching_and_no_stored_name(clien
     assert response.streaming and response["Content-Type"] == "image/png"
     assert response["Cache-Control"] == "private, max-age=86400, immutable"
     assert response["Content-Disposition"] == 'inline; filename="image.png"'  # not the crop's hash
+
+
+
+@pytest.mark.django_db
+def test_the_worked_example_reads_the_studys_conditions_once_per_process_not_per_image(client, study, walk_rater):
+    walk_rater(study, Rater.Stage.INSTRUCTIONS, client=client)
+    urls = IMAGE.findall(client.get(f"/s/{study.slug}/instructions/").content.decode())
+    assert len(urls) == 3
+    counts, reads = [], []
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+        reads.append(sum('FROM "studies_stimulus"' in q["sql"] and '"role" =' in q["sql"] for q in queries))
+    assert reads[0] <= 1 and reads[1:] == [0, 0], reads  # a launched study's conditions are frozen
+    assert max(counts) <= 4, counts  # session, the rater with its study, the reference, the stimulus shown
