@@ -208,7 +208,6 @@ def test_an_image_is_streamed_with_private_long_caching_and_no_stored_name(clien
     assert response["Content-Disposition"] == 'inline; filename="image.png"'  # not the crop's hash
 
 
-
 @pytest.mark.django_db
 def test_the_worked_example_reads_the_studys_conditions_once_per_process_not_per_image(client, study, walk_rater):
     walk_rater(study, Rater.Stage.INSTRUCTIONS, client=client)
