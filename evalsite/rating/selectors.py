@@ -8,10 +8,11 @@ could leak.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.db.models import Sum
@@ -29,31 +30,36 @@ from evalsite.rating.stimuli import (
 )
 from evalsite.studies.models import Reference, Stimulus, Study
 
+T = TypeVar("T")
 
-def _read_conditions(study_id: int) -> tuple[Condition, ...]:
+
+def frozen_after_launch(read: Callable[[int], T]) -> Callable[[Study], T]:
+    """Decorator: ``read(study_id)`` once per process for a launched study, every time for a draft.
+
+    A launched study's stimuli are frozen, so what is derived from them alone can be kept (a
+    paper-scale study has over a thousand conditions); the key is the study's id and creation
+    time, so that a reused id is another key. ``read`` must return something immutable.
+    """
+    frozen = lru_cache(maxsize=32)(lambda study_id, created_at: read(study_id))
+
+    @wraps(read)
+    def get(study: Study) -> T:
+        if study.state == Study.State.DRAFT:
+            return read(study.pk)
+        return frozen(study.pk, study.created_at)
+
+    return get
+
+
+@frozen_after_launch
+def study_conditions(study_id: int) -> tuple[Condition, ...]:
+    """The study's condition stimuli as the scheduler sees them."""
     rows = Stimulus.objects.filter(study_id=study_id, role=Stimulus.Role.CONDITION).values_list(
         "pk", "reference_id", "codec", "level", "bpp"
     )
     return tuple(
         Condition(stimulus_id=pk, image=ref, codec=codec, level=level, bpp=bpp) for pk, ref, codec, level, bpp in rows
     )
-
-
-@lru_cache(maxsize=32)
-def _frozen_conditions(study_id: int, created_at: datetime | None) -> tuple[Condition, ...]:
-    return _read_conditions(study_id)
-
-
-def study_conditions(study: Study) -> tuple[Condition, ...]:
-    """The study's condition stimuli as the scheduler sees them.
-
-    A launched study's stimuli are frozen, so they are read once per process (a paper-scale study
-    has over a thousand), keyed by the study's id and creation time so that a reused id is
-    another key; a draft's are read every time.
-    """
-    if study.state == Study.State.DRAFT:
-        return _read_conditions(study.pk)
-    return _frozen_conditions(study.pk, study.created_at)
 
 
 def condition_levels(study: Study) -> set[tuple[str, int]]:
@@ -147,7 +153,8 @@ def golden_winner(stimulus_ids: tuple[int, int]) -> int | None:
     return None
 
 
-def artifact_candidates(study: Study) -> list[tuple[int, int, float, bool, bool]]:
+@frozen_after_launch
+def artifact_candidates(study_id: int) -> tuple[tuple[int, int, float, bool, bool], ...]:
     """(stimulus id, reference id, difficulty, clear, own) of every copy the artifact test may show.
 
     ``own``: the study's conditions; per image and codec, difficulty is the bitrate rank scaled to
@@ -156,7 +163,7 @@ def artifact_candidates(study: Study) -> list[tuple[int, int, float, bool, bool]
     the rest graded by level. Server side only, like everything here.
     """
     ladders: dict[tuple[int, str], list[tuple[float, int, float | None]]] = {}
-    rows = Stimulus.objects.filter(study=study, role=Stimulus.Role.CONDITION).values_list(
+    rows = Stimulus.objects.filter(study_id=study_id, role=Stimulus.Role.CONDITION).values_list(
         "pk", "reference_id", "codec", "bpp", "psnr"
     )
     for pk, ref, codec, bpp, psnr in rows:
@@ -167,13 +174,13 @@ def artifact_candidates(study: Study) -> list[tuple[int, int, float, bool, bool]
         for rank, (_, pk, psnr) in enumerate(ladder):
             clear = rank == 0 and psnr is not None and psnr < CLEAR_PSNR_DB
             found.append((pk, ref, rank / (len(ladder) - 1) if len(ladder) > 1 else 0.5, clear, True))
-    screening = Stimulus.objects.filter(study=study, role=Stimulus.Role.SCREENING, codec=SCREENING_CODEC).values_list(
-        "pk", "reference_id", "level"
-    )
+    screening = Stimulus.objects.filter(
+        study_id=study_id, role=Stimulus.Role.SCREENING, codec=SCREENING_CODEC
+    ).values_list("pk", "reference_id", "level")
     top = max(len(SCREENING_QUALITIES) - 1, 1)
     for pk, ref, level in screening:
         found.append((pk, ref, level / top, level < CLEAR_LEVELS, False))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)

@@ -249,3 +249,18 @@ def test_answers_posted_to_a_test_never_shown_are_not_scored(study, walk_rater, 
     assert attempt.finished_at is None and not attempt.items.exclude(answer="").exists()
     rater.refresh_from_db()
     assert rater.stage == Rater.Stage.ARTIFACT
+
+
+@pytest.mark.django_db
+def test_the_artifact_test_reads_the_studys_stimuli_once_per_process_not_per_rater(study, walk_rater):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reads = []
+    for _ in range(3):
+        client = Client()
+        walk_rater(study, Rater.Stage.ARTIFACT, client=client)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/s/{study.slug}/artifacts/").status_code == 200
+        reads.append(sum('FROM "studies_stimulus"' in q["sql"] and '"role" =' in q["sql"] for q in queries))
+    assert reads[0] <= 2 and reads[1:] == [0, 0], reads  # the conditions and the screening copies, once
