@@ -130,9 +130,10 @@ def _dots(size: int, rng: np.random.Generator) -> np.ndarray:
     dist = (radius - r) * np.sqrt(rng.uniform(0, 1, candidates))
     x, y = centre + dist * np.cos(angle), centre + dist * np.sin(angle)
     order = np.argsort(-r)
+    x, y, r = x[order], y[order], r[order]
     cell = 2 * r_max + 1.0
-    keep = _place(x[order], y[order], r[order], cell, int(size // cell) + 3, _cell_capacity(r_min, cell))
-    return np.stack([x[order][keep], y[order][keep], r[order][keep]], axis=1)
+    keep = _place(x, y, r, cell, int(size // cell) + 3, _cell_capacity(r_min, cell))
+    return np.stack([x[keep], y[keep], r[keep]], axis=1)
 
 
 def _cell_capacity(r_min: float, cell: float) -> int:
