@@ -111,7 +111,7 @@ def _database() -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
         }
     if config["ENGINE"] == "django.db.backends.postgresql" and envbool("DB_PREPARED_STATEMENTS", True):
-        # A query run twice on a connection is parsed and planned once: halves PostgreSQL's CPU
+        # A query run twice on a connection is parsed and planned once: nearly halves PostgreSQL's CPU
         # per request under load (docs/configuration.md). Off behind a transaction-pooling
         # PgBouncer older than 1.21, which cannot keep prepared statements.
         config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 2}

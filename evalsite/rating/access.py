@@ -51,19 +51,8 @@ def visible_study(slug: str) -> Study:
     return get_object_or_404(Study.objects.exclude(state=Study.State.DRAFT), slug=slug)
 
 
-def session_rater(request: HttpRequest, study: Study) -> Rater | None:
-    """The rater this browser session belongs to in ``study``, if any."""
-    rater_id = request.session.get(session_key(study))
-    if rater_id is None:
-        return None
-    rater = Rater.objects.filter(pk=rater_id, study=study).first()
-    if rater is not None:
-        rater.study = study  # already read: no second read of the study
-    return rater
-
-
-def _session_rater_of(request: HttpRequest, slug: str) -> Rater | None:
-    """The session's rater in the study ``slug``, with the study, in one query (every rater page starts here)."""
+def session_rater(request: HttpRequest, slug: str) -> Rater | None:
+    """The rater this browser session belongs to in the study ``slug``, with the study, in one query."""
     raters = session_rater_ids(request)
     if not raters:
         return None
@@ -96,7 +85,7 @@ def rater_page(view: RaterView) -> RaterView:
 
     @wraps(view)
     def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object) -> HttpResponse:
-        rater = _session_rater_of(request, slug)
+        rater = session_rater(request, slug)
         if rater is None:
             return redirect("rating:entry", slug=visible_study(slug).slug)
         study = rater.study

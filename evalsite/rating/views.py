@@ -31,8 +31,8 @@ def _next(rater: Rater) -> HttpResponse:
 @access.fresh_session
 def entry(request: HttpRequest, slug: str) -> HttpResponse:
     """The study link: start (or resume) this browser's or this crowd id's session."""
-    study = visible_study(slug)
-    current = session_rater(request, study)
+    current = session_rater(request, slug)
+    study = current.study if current is not None else visible_study(slug)
     crowd_id = request.GET.get("PROLIFIC_PID") or request.GET.get("pid") or ""
     if current is not None and (not crowd_id or crowd_id == current.crowd_id):
         return _next(current)
