@@ -14,5 +14,5 @@ urlpatterns = [
     path("<slug:slug>/compare/", views.trial, name="trial"),
     path("<slug:slug>/done/", views.done, name="done"),
     path("<slug:slug>/stopped/", views.stopped, name="stopped"),
-    path("<slug:slug>/img/<str:kind>/<str:owner>/<str:key>/", views.image, name="image"),
+    path("<slug:slug>/img/<str:token>/", views.image, name="image"),
 ]

@@ -8,14 +8,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from evalsite.rating import access, assignment, geometry, outcomes, services
+from evalsite.rating import access, assignment, geometry, outcomes, selectors, services, serving
 from evalsite.rating.access import message_page, rater_page, session_rater, visible_study
 from evalsite.rating.errors import RatingError
 from evalsite.rating.files import study_files
 from evalsite.rating.forms import DisplayForm, JudgmentForm
 from evalsite.rating.geometry import Display
 from evalsite.rating.models import Judgment, Rater, Trial
-from evalsite.rating.serving import EXAMPLE, EXAMPLE_SLOTS, comparison_urls, image_url, resolve_image
+from evalsite.rating.tokens import unseal
 from evalsite.studies.models import Study
 
 PAGE = require_http_methods(["GET", "POST"])
@@ -90,9 +90,10 @@ def instructions(request: HttpRequest, study: Study, rater: Rater) -> HttpRespon
     if request.method == "POST":
         services.finish_instructions(rater=rater)
         return redirect("rating:display", slug=study.slug)
-    example = {
-        slot.removeprefix("example-"): image_url(study.slug, rater.token, slot, kind=EXAMPLE) for slot in EXAMPLE_SLOTS
-    }
+    names = serving.example_images(rater)
+    example = names and serving.image_urls(
+        names, study_slug=study.slug, session_key=request.session.session_key, owner=rater.token
+    )
     return render(request, "rating/instructions.html", {"study": study, "example": example})
 
 
@@ -157,6 +158,10 @@ def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
         return message_page(request, study, exc.code)
     if current is None:
         return redirect("rating:done", slug=study.slug)
+    names = serving.trial_images(selectors.trial_files(current.pk))
+    images = serving.image_urls(
+        names, study_slug=study.slug, session_key=request.session.session_key, owner=current.token
+    )
     practice_done = rater.trials.filter(kind=Trial.Kind.PRACTICE, judgment__isnull=False).count() if practice else 0
     return render(
         request,
@@ -164,7 +169,7 @@ def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
         {
             "study": study,
             "trial": current,
-            "images": comparison_urls(study.slug, current.token),
+            "images": images,
             "flicker": study.mode == Study.Mode.FLICKER,
             "view_both": study.mode == Study.Mode.FLICKER and study.flicker_view_both,
             "practice": practice,
@@ -226,21 +231,21 @@ def stopped(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
 
 
 @require_GET
-def image(request: HttpRequest, slug: str, kind: str, owner: str, key: str) -> FileResponse:
-    """One image, by its opaque URL, for the rater it was issued to; 404 for anything else.
+def image(request: HttpRequest, slug: str, token: str) -> FileResponse:
+    """One image, by the opaque URL a page of this session sealed it into; 404 for anything else.
 
-    The stored crop or plate is streamed as it is: no decoding or encoding in the request. Its
-    URL names one image of one trial of one rater for good, so the browser may keep it. The
-    study is checked inside the image's one query (no draft holds raters), not read apart.
+    No database query: the URL holds the stored file's name, which only this session and study
+    can unseal. The stored crop or plate is streamed as it is, with no decoding or encoding. Its
+    URL names one image of one trial of one rater for good, so the browser may keep it.
     """
-    found = (
-        resolve_image(study_slug=slug, rater_id=rater_id, kind=kind, owner=owner, key=key)
-        for rater_id in access.session_rater_ids(request)
-    )
-    name = next((name for name in found if name is not None), None)
+    name = unseal(token, study_slug=slug, session_key=request.session.session_key)
     if name is None:
         raise Http404("No such image.")
+    try:
+        stored = study_files().open(name)
+    except FileNotFoundError:
+        raise Http404("No such image.") from None
     # A fixed file name: the stored name (a hash of the crop) would tell two trials' images apart or alike.
-    response = FileResponse(study_files().open(name), content_type="image/png", filename="image.png")
+    response = FileResponse(stored, content_type="image/png", filename="image.png")
     response["Cache-Control"] = "private, max-age=86400, immutable"
     return response

@@ -8,16 +8,11 @@ class ScreeningConfig(AppConfig):
     label = "screening"
 
     def ready(self) -> None:
-        # Screening items are served by the rater flow's one image URL (rating.serving), which
-        # knows nothing of screening: the dependency runs from screening to rating only.
         from django.db.models.signals import post_save
 
-        from evalsite.rating.serving import register_image_source
-        from evalsite.screening.serving import ITEM, item_image
         from evalsite.screening.tasks import top_up_on_launch
         from evalsite.studies.models import Study
 
-        register_image_source(ITEM, item_image)
         # The colour plate pool is filled when a study goes live, without the researcher side
         # having to know about screening.
         post_save.connect(top_up_on_launch, sender=Study, dispatch_uid="screening.top_up_on_launch")

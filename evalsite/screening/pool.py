@@ -3,7 +3,7 @@
 The pool holds plates for ``SCREENING_PLATE_POOL_RATERS`` raters (default 100), in the mix of
 axes a test of ``POOL_PLATES_PER_RATER`` plates uses. Each plate is given to one attempt only,
 so raters still cannot share answers. When the pool runs dry (a burst larger than it, or no
-worker), a missing plate is drawn on its image's first request, as before the pool existed:
+worker), a missing plate is drawn when the colour page first shows it:
 slower, never wrong.
 """
 
@@ -72,7 +72,7 @@ def top_up() -> int:
 
 def take(axes: Sequence[str]) -> list[tuple[PlateSpec, str | None]]:
     """One plate per entry of ``axes``: spec and study-files name from the pool, or a new spec (no file yet)
-    where the pool has run dry, whose image is then drawn on its first request (``plate_file``).
+    where the pool has run dry, whose image is then drawn when the page first shows it (``plate_file``).
 
     Must run in the caller's transaction: on PostgreSQL the rows are locked, and rows another
     attempt holds are skipped, so two raters never get the same plate and never wait for each other.

@@ -9,11 +9,11 @@ from django.views.decorators.http import require_http_methods
 
 from evalsite.rating.access import page_for, rater_page
 from evalsite.rating.models import Rater
-from evalsite.rating.serving import comparison_urls, image_url
+from evalsite.rating.serving import image_urls
 from evalsite.screening import services
 from evalsite.screening.errors import ScreeningError
 from evalsite.screening.models import ScreeningAttempt
-from evalsite.screening.serving import ITEM
+from evalsite.screening.serving import item_images
 from evalsite.studies.models import Study
 
 
@@ -44,10 +44,13 @@ def _run(request: HttpRequest, study: Study, rater: Rater, kind: str, template: 
     for item in attempt.items.all():
         # Answers already given are kept when the page comes back with "please answer every item" or "digits only".
         shown = {"index": item.index, "answer": request.POST.get(f"item-{item.index}", "")}
+        urls = image_urls(
+            item_images(item, study), study_slug=study.slug, session_key=request.session.session_key, owner=item.token
+        )
         if kind == ScreeningAttempt.Kind.COLOUR:
-            shown["url"] = image_url(study.slug, item.token, "plate", kind=ITEM)
+            shown["url"] = urls["plate"]
         else:
-            shown["images"] = comparison_urls(study.slug, item.token, kind=ITEM)
+            shown["images"] = urls
         items.append(shown)
     return render(request, template, {"study": study, "items": items, "error": error})
 

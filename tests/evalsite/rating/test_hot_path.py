@@ -27,11 +27,12 @@ IMAGE = re.compile(r'src="(/s/[^"]+/img/[^"]+)"')
 
 # One trial's queries: a new comparison page (session, rater with its study, judged so far, the locked
 # transaction: rater, pending trial, history, tally, reference, tally +1, insert; BEGIN and
-# COMMIT count too; the study's conditions are read once per process), the same page again,
-# each image, the submit.
-NEW_TRIAL_PAGE = 12
-SAME_TRIAL_PAGE = 7
-IMAGE_QUERIES = 2  # session, the trial's files (its rater's study checked in the same query)
+# COMMIT count too; the study's conditions are read once per process; the trial's files, whose
+# names the image URLs seal), the same page again, each image (none: the URL holds the file's
+# sealed name), the submit.
+NEW_TRIAL_PAGE = 13
+SAME_TRIAL_PAGE = 8
+IMAGE_QUERIES = 0
 SUBMIT = 12
 
 
@@ -173,10 +174,10 @@ def test_no_crop_is_rendered_inside_a_raters_request(client, study, walk_rater, 
 
 
 @pytest.mark.django_db
-def test_a_crop_is_rendered_once_on_first_request_when_generation_did_not(client, study, walk_rater, monkeypatch):
+def test_a_crop_is_rendered_once_by_the_page_that_shows_it_when_generation_did_not(
+    client, study, walk_rater, monkeypatch
+):
     walk_rater(study, client=client)
-    page = client.get(f"/s/{study.slug}/compare/").content.decode()
-    urls = IMAGE.findall(page)
     files = study_files()
     folders, _ = files.listdir("crops")
     for folder in folders:
@@ -185,9 +186,12 @@ def test_a_crop_is_rendered_once_on_first_request_when_generation_did_not(client
     rendered = []
     real = imaging.render_crop
     monkeypatch.setattr(imaging, "render_crop", lambda *a: rendered.append(a) or real(*a))
-    first = [client.get(url).getvalue() for url in urls]
+    urls = IMAGE.findall(client.get(f"/s/{study.slug}/compare/").content.decode())
     assert len(rendered) == 3
-    assert [client.get(url).getvalue() for url in urls] == first and len(rendered) == 3
+    first = [client.get(url).getvalue() for url in urls]
+    assert all(image.startswith(b"\x89PNG") for image in first) and len(rendered) == 3  # images render nothing
+    again = IMAGE.findall(client.get(f"/s/{study.slug}/compare/").content.decode())
+    assert again == urls and [client.get(url).getvalue() for url in again] == first and len(rendered) == 3
 
 
 @pytest.mark.django_db
@@ -209,15 +213,22 @@ def test_an_image_is_streamed_with_private_long_caching_and_no_stored_name(clien
 
 
 @pytest.mark.django_db
-def test_the_worked_example_reads_the_studys_conditions_once_per_process_not_per_image(client, study, walk_rater):
+def test_the_worked_example_reads_the_studys_conditions_once_per_process_and_its_images_nothing(
+    client, study, walk_rater
+):
     walk_rater(study, Rater.Stage.INSTRUCTIONS, client=client)
-    urls = IMAGE.findall(client.get(f"/s/{study.slug}/instructions/").content.decode())
-    assert len(urls) == 3
     counts, reads = [], []
-    for url in urls:
+    for _ in range(2):
         with CaptureQueriesContext(connection) as queries:
-            assert client.get(url).status_code == 200
+            page = client.get(f"/s/{study.slug}/instructions/")
+        assert page.status_code == 200
         counts.append(len(queries))
         reads.append(sum('FROM "studies_stimulus"' in q["sql"] and '"role" =' in q["sql"] for q in queries))
-    assert reads[0] <= 1 and reads[1:] == [0, 0], reads  # a launched study's conditions are frozen
-    assert max(counts) <= 4, counts  # session, the rater with its study, the reference, the stimulus shown
+    assert reads[0] <= 1 and reads[1] == 0, reads  # a launched study's conditions are frozen
+    assert counts[1] <= 4, counts  # session, the rater with its study, the reference, the two stimuli shown
+    urls = IMAGE.findall(page.content.decode())
+    assert len(urls) == 3
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).getvalue().startswith(b"\x89PNG")
+        assert len(queries) == 0

@@ -188,7 +188,7 @@ def _artifact_images(client, study) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_artifact_images_cost_one_query_beyond_the_session(study, walk_rater, client):
+def test_artifact_images_cost_no_query(study, walk_rater, client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -200,8 +200,7 @@ def test_artifact_images_cost_one_query_beyond_the_session(study, walk_rater, cl
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200 and response["Content-Type"] == "image/png"
-        # session, the item with its attempt (the URL says it is a screening item's)
-        assert len(queries) == 2, [q["sql"] for q in queries]
+        assert len(queries) == 0, [q["sql"] for q in queries]  # the page sealed the crop's name into the URL
 
 
 @pytest.mark.django_db

@@ -168,11 +168,10 @@ def test_nothing_a_rater_receives_names_a_codec_level_bpp_file_or_stimulus(
     tokens = set()
     stored = {name.lower() for name in _stored_names(study) if len(name) >= SHORT_WORD}
     for url in crawl.images:
-        kind, *segments = url.strip("/").split("/")[3:]  # s/<slug>/img/<kind>/<owner>/<key>
-        # The kind says only which table holds the owner: a trial (attention checks and practice
-        # included), the worked example or a screening item.
-        assert kind in ("t", "e", "s"), f"{url} has an unknown owner kind"
-        assert len(segments) == 2 and all(OPAQUE_SEGMENT.match(s) for s in segments), f"{url} is not opaque"
+        # s/<slug>/img/<token>: one sealed token, the same shape for a trial (attention checks and
+        # practice included), the worked example and a screening item
+        segments = url.strip("/").split("/")[3:]
+        assert len(segments) == 1 and OPAQUE_SEGMENT.match(segments[0]), f"{url} is not opaque"
         assert not any(name in url.lower() for name in stored), f"{url} names a stored file"
         tokens |= set(segments)
     for _, text in crawl.texts:

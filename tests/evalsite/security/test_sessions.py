@@ -83,21 +83,22 @@ def test_image_urls_from_another_session_answer_404(study, walk_rater, make_rate
     walk_rater(study, Rater.Stage.TRIALS, client=owner)
     urls = IMAGE_URL.findall(owner.get(f"/s/{study.slug}/compare/").content.decode())
     assert len(urls) == 3 and all(owner.get(url).status_code == 200 for url in urls)
-    elsewhere = Client()  # a rater of another study, and a browser with no session at all
+    elsewhere, same_study = Client(), Client()  # a rater of another study, one of this study, no session at all
     walk_rater(make_rated_study("elsewhere"), Rater.Stage.TRIALS, client=elsewhere)
-    for stranger in (elsewhere, Client()):
+    walk_rater(study, Rater.Stage.TRIALS, client=same_study)
+    for stranger in (elsewhere, same_study, Client()):
         assert all(stranger.get(url).status_code == 404 for url in urls)
 
 
-def test_an_image_url_answers_404_under_another_study_or_owner_kind(study, walk_rater, make_rated_study):
+def test_an_image_url_answers_404_under_another_study_or_when_altered(study, walk_rater, make_rated_study):
     owner = Client()
     walk_rater(study, Rater.Stage.TRIALS, client=owner)
     other = make_rated_study("elsewhere")
     walk_rater(other, Rater.Stage.TRIALS, client=owner)  # the same browser holds a rater of each study
     url = IMAGE_URL.findall(owner.get(f"/s/{study.slug}/compare/").content.decode())[0]
     assert owner.get(url).status_code == 200
-    prefix, kind, token, key = url.rstrip("/").rsplit("/", 3)
-    assert kind == "t"
     assert owner.get(url.replace(f"/s/{study.slug}/", f"/s/{other.slug}/")).status_code == 404
-    for wrong in ("e", "s", "x"):
-        assert owner.get(f"{prefix}/{wrong}/{token}/{key}/").status_code == 404
+    prefix, token = url.rstrip("/").rsplit("/", 1)
+    flipped = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
+    for altered in (flipped, token[:-4], token + "AAAA", "x"):
+        assert owner.get(f"{prefix}/{altered}/").status_code == 404
