@@ -8,10 +8,11 @@ could leak.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from pathlib import Path
+from types import MappingProxyType
 from typing import TypeVar
 
 from django.conf import settings
@@ -184,6 +185,25 @@ def artifact_candidates(study_id: int) -> tuple[tuple[int, int, float, bool, boo
 
 
 @dataclass(frozen=True)
+class SourceFiles:
+    """A study's image files and their content hashes, by reference id and by stimulus id."""
+
+    references: Mapping[int, tuple[str, str]]
+    stimuli: Mapping[int, tuple[str, str]]
+
+
+@frozen_after_launch
+def source_files(study_id: int) -> SourceFiles:
+    """Every reference's and stimulus's (path, sha256) in the study: two queries, once per process once launched."""
+    references = Reference.objects.filter(study_id=study_id).values_list("pk", "path", "sha256")
+    stimuli = Stimulus.objects.filter(study_id=study_id).values_list("pk", "path", "sha256")
+    return SourceFiles(
+        MappingProxyType({pk: (path, sha) for pk, path, sha in references}),
+        MappingProxyType({pk: (path, sha) for pk, path, sha in stimuli}),
+    )
+
+
+@dataclass(frozen=True)
 class TrialFiles:
     """What showing a trial's images needs: its crop box, the side shown left, and each image's file and content hash."""
 
@@ -194,27 +214,16 @@ class TrialFiles:
     b: tuple[str, str]
 
 
-def trial_files(trial_id: int) -> TrialFiles:
-    """The files behind a trial, for sealing into its image URLs: one query, no model instances."""
-    x, y, w, h, shown_left, *files = (
-        Trial.objects.filter(pk=trial_id)
-        .order_by()
-        .values_list(
-            "crop_x",
-            "crop_y",
-            "crop_w",
-            "crop_h",
-            "shown_left",
-            "reference__path",
-            "reference__sha256",
-            "a__path",
-            "a__sha256",
-            "b__path",
-            "b__sha256",
-        )
-        .get()
+def trial_files(trial: Trial, study: Study) -> TrialFiles:
+    """The files behind ``trial`` of ``study``, for sealing into its image URLs: no query once the study's files are read."""
+    files = source_files(study)
+    return TrialFiles(
+        (trial.crop_x, trial.crop_y, trial.crop_w, trial.crop_h),
+        trial.shown_left,
+        files.references[trial.reference_id],
+        files.stimuli[trial.a_id],
+        files.stimuli[trial.b_id],
     )
-    return TrialFiles((x, y, w, h), shown_left, (files[0], files[1]), (files[2], files[3]), (files[4], files[5]))
 
 
 def file_crop(path: str, sha256: str, box: tuple[int, int, int, int]) -> str:

@@ -158,7 +158,7 @@ def trial(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
         return message_page(request, study, exc.code)
     if current is None:
         return redirect("rating:done", slug=study.slug)
-    names = serving.trial_images(selectors.trial_files(current.pk))
+    names = serving.trial_images(selectors.trial_files(current, study))
     images = serving.image_urls(
         names, study_slug=study.slug, session_key=request.session.session_key, owner=current.token
     )

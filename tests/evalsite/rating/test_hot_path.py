@@ -27,11 +27,11 @@ IMAGE = re.compile(r'src="(/s/[^"]+/img/[^"]+)"')
 
 # One trial's queries: a new comparison page (session, rater with its study, judged so far, the locked
 # transaction: rater, pending trial, history, tally, reference, tally +1, insert; BEGIN and
-# COMMIT count too; the study's conditions are read once per process; the trial's files, whose
-# names the image URLs seal), the same page again, each image (none: the URL holds the file's
-# sealed name), the submit.
-NEW_TRIAL_PAGE = 13
-SAME_TRIAL_PAGE = 8
+# COMMIT count too; the study's conditions, and its files whose names the image URLs seal, are
+# read once per process), the same page again, each image (none: the URL holds the file's sealed
+# name), the submit.
+NEW_TRIAL_PAGE = 12
+SAME_TRIAL_PAGE = 7
 IMAGE_QUERIES = 0
 SUBMIT = 12
 
@@ -52,6 +52,7 @@ def study(make_rated_study):
     PairCount.objects.bulk_create(
         PairCount(study=study, reference_id=p.image, first_id=p.first, second_id=p.second) for p in pairs
     )
+    selectors.source_files(study)  # read once per process: a running study's workers hold it
     return study
 
 
@@ -139,6 +140,15 @@ def test_a_study_with_20000_trials_issues_a_trial_as_cheaply_as_an_empty_one(cli
     counts = [q for kind, qs in sql.items() if not kind.endswith("count") for q in qs if "COUNT(" in q.upper()]
     assert counts, "the pages count the rater's own judgments"
     assert all('"rating_trial"."rater_id" =' in q for q in counts), counts
+
+
+@pytest.mark.django_db
+def test_a_workers_first_trial_page_reads_the_studys_files_once(client, make_rated_study, walk_rater):
+    study = make_rated_study(images=2, qualities=(20, 60), practice_trials=0, attention_rate=0.0, attention_min=0)
+    walk_rater(study, client=client)
+    first, second = _one_trial(client, study), _one_trial(client, study)
+    reads = [sum('FROM "studies_stimulus"' in q and '"path"' in q for q in sql["new page"]) for sql in (first, second)]
+    assert reads == [1, 0]  # the study's stimuli files, read by the first page only (its references likewise)
 
 
 @pytest.mark.django_db
