@@ -32,6 +32,8 @@ if not SECRET_KEY:
             "for local development set DEBUG=1."
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+# Former keys, still accepted for what they signed (sessions, sealed image URLs) while a new SECRET_KEY rolls out.
+SECRET_KEY_FALLBACKS = envlist("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG or TESTING else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])

@@ -48,6 +48,14 @@ def test_secret_key_can_come_from_a_file(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_former_secret_keys_come_from_the_environment(tmp_path):
+    show = ("shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)")
+    result = manage(*show, tmp_path=tmp_path, DEBUG="1", SECRET_KEY_FALLBACKS="old-key-1, old-key-2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['old-key-1', 'old-key-2']"
+    assert manage(*show, tmp_path=tmp_path, DEBUG="1").stdout.strip().splitlines()[-1] == "[]"
+
+
 @pytest.mark.slow
 def test_an_unreachable_database_url_names_it_and_the_fix(tmp_path):
     result = manage("migrate", tmp_path=tmp_path, DEBUG="1", DATABASE_URL="postgres://pico:pw@127.0.0.1:9/pico")
