@@ -20,16 +20,13 @@ from evalsite.studies.models import Reference, Stimulus, Study
 COMPARISON_SLOTS = ("reference", "left", "right")
 
 
-def image_url(name: str, *, study_slug: str, session_key: str | None, owner: str, slot: str) -> str:
-    """The opaque URL of the stored image ``name``, shown as ``slot`` of ``owner`` to this session only."""
-    token = seal(name, owner=owner, slot=slot, study_slug=study_slug, session_key=session_key)
-    return reverse("rating:image", args=[study_slug, token])
-
-
 def image_urls(names: Mapping[str, str], *, study_slug: str, session_key: str | None, owner: str) -> dict[str, str]:
-    """URLs of ``owner``'s images by slot (``names``: stored name by slot)."""
+    """The opaque URLs of ``owner``'s stored images (``names``: stored name by slot), for this session only."""
     return {
-        slot: image_url(name, study_slug=study_slug, session_key=session_key, owner=owner, slot=slot)
+        slot: reverse(
+            "rating:image",
+            args=[study_slug, seal(name, owner=owner, slot=slot, study_slug=study_slug, session_key=session_key)],
+        )
         for slot, name in names.items()
     }
 
@@ -80,10 +77,10 @@ def example_images(rater: Rater) -> dict[str, str] | None:
         return None
     reference = Reference.objects.get(pk=min(pairs))
     box = reference_box(reference, rater.study)
-    stimuli = Stimulus.objects.in_bulk(pairs[reference.pk])
-    good, bad = (stimuli[pk] for pk in pairs[reference.pk])
+    good, bad = pairs[reference.pk]
+    stimuli = selectors.source_files(rater.study).stimuli
     return {
         "reference": selectors.source_crop(reference, box),
-        "left": selectors.source_crop(good, box),
-        "right": selectors.source_crop(bad, box),
+        "left": selectors.file_crop(*stimuli[good], box),
+        "right": selectors.file_crop(*stimuli[bad], box),
     }

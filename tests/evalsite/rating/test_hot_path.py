@@ -235,7 +235,7 @@ def test_the_worked_example_reads_the_studys_conditions_once_per_process_and_its
         counts.append(len(queries))
         reads.append(sum('FROM "studies_stimulus"' in q["sql"] and '"role" =' in q["sql"] for q in queries))
     assert reads[0] <= 1 and reads[1] == 0, reads  # a launched study's conditions are frozen
-    assert counts[1] <= 4, counts  # session, the rater with its study, the reference, the two stimuli shown
+    assert counts[1] <= 3, counts  # session, the rater with its study, the reference (its stimuli's files are kept)
     urls = IMAGE.findall(page.content.decode())
     assert len(urls) == 3
     for url in urls:
