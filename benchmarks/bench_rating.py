@@ -275,7 +275,7 @@ def _one_rater(study: Study, trials: int) -> dict[str, tuple[float, float]]:
     from django.test.utils import CaptureQueriesContext
 
     from evalsite.rating import services
-    from evalsite.rating.access import session_key
+    from evalsite.rating.access import bind_session, session_key
     from evalsite.rating.geometry import Display
     from evalsite.rating.models import Rater
 
@@ -297,6 +297,7 @@ def _one_rater(study: Study, trials: int) -> dict[str, tuple[float, float]]:
     session = client.session
     session[session_key(study)] = rater.pk
     session.save()
+    bind_session(session)
     browser = _Browser(f"sessionid={session.session_key}")
     samples: dict[str, list[tuple[float, int]]] = {"comparison page": [], "image": [], "submit": []}
 

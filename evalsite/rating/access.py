@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from evalsite.rating.errors import MESSAGES
 from evalsite.rating.models import Rater
@@ -36,14 +41,14 @@ def session_key(study: Study) -> str:
     return f"rating.rater.{study.pk}"
 
 
-def _session_raters(request: HttpRequest) -> dict[str, object]:
+def _session_raters(session: SessionBase) -> dict[str, object]:
     """The raters this session holds, by session key (one per study)."""
-    return {key: value for key, value in request.session.items() if key.startswith("rating.rater.")}
+    return {key: value for key, value in session.items() if key.startswith("rating.rater.")}
 
 
-def session_rater_ids(request: HttpRequest) -> list[int]:
+def session_rater_ids(session: SessionBase) -> list[int]:
     """Every rater this session holds, whatever the study (a browser rarely holds more than one)."""
-    return [int(rater) for rater in _session_raters(request).values()]  # type: ignore[call-overload]
+    return [int(rater) for rater in _session_raters(session).values()]  # type: ignore[call-overload]
 
 
 def visible_study(slug: str) -> Study:
@@ -51,13 +56,45 @@ def visible_study(slug: str) -> Study:
     return get_object_or_404(Study.objects.exclude(state=Study.State.DRAFT), slug=slug)
 
 
+def _digest(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def bind_session(session: SessionBase) -> None:
+    """Record in the session's raters that this session (its current key) holds them, and in no other rater.
+
+    The rater pages then find their rater by the session key alone (``session_rater``).
+    """
+    if not session.session_key:
+        return
+    digest, raters = _digest(session.session_key), session_rater_ids(session)
+    Rater.objects.filter(session_digest=digest).exclude(pk__in=raters).update(session_digest="")
+    Rater.objects.filter(pk__in=raters).exclude(session_digest=digest).update(session_digest=digest)
+
+
 def session_rater(request: HttpRequest, slug: str) -> Rater | None:
-    """The rater this browser session belongs to in the study ``slug``, with the study, in one query."""
-    raters = session_rater_ids(request)
+    """The rater this browser session belongs to in the study ``slug``, with the study.
+
+    One query on a rater's every page: the rater bound to the session's key, while that session
+    is live, without reading the session. A session whose key changed since (a login) or whose
+    raters were set without binding is read and bound again.
+    """
+    key = request.session.session_key
+    if not key:
+        return None
+    found = Rater.objects.select_related("study").exclude(study__state=Study.State.DRAFT).filter(study__slug=slug)
+    if isinstance(request.session, DatabaseSessionStore):
+        live = request.session.get_model_class().objects.filter(session_key=key, expire_date__gt=timezone.now())
+        rater = found.filter(Exists(live), session_digest=_digest(key)).first()
+        if rater is not None:
+            return rater
+    raters = session_rater_ids(request.session)
     if not raters:
         return None
-    found = Rater.objects.select_related("study").exclude(study__state=Study.State.DRAFT)
-    return found.filter(pk__in=raters, study__slug=slug).first()
+    rater = found.filter(pk__in=raters).first()
+    if rater is not None:
+        bind_session(request.session)
+    return rater
 
 
 def page_for(rater: Rater) -> str:
@@ -120,10 +157,11 @@ def fresh_session(view: RaterView) -> RaterView:
 
     @wraps(view)
     def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object) -> HttpResponse:
-        before = _session_raters(request)
+        before = _session_raters(request.session)
         response = view(request, slug, *args, **kwargs)
-        if any(rater != before.get(key) for key, rater in _session_raters(request).items()):
+        if any(rater != before.get(key) for key, rater in _session_raters(request.session).items()):
             request.session.cycle_key()
+            bind_session(request.session)
         return response
 
     return wrapper

@@ -63,6 +63,10 @@ class Rater(models.Model):
     preview = models.BooleanField(
         default=False, help_text="A researcher's walk through the flow: left out of every table, fit and count."
     )
+    # sha256 of the key of the browser session that holds this rater (access.py): a rater page finds its
+    # rater in one query, without reading the session; never the key itself, which would let whoever
+    # reads this table act as the rater.
+    session_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["started_at"]

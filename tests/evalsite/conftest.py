@@ -173,7 +173,7 @@ def walk_rater() -> Callable[..., object]:
     browser session in as the rater.
     """
     from evalsite.rating import selectors, services
-    from evalsite.rating.access import session_key
+    from evalsite.rating.access import bind_session, session_key
     from evalsite.rating.models import Rater
     from evalsite.screening import services as screening
     from evalsite.screening.models import ScreeningAttempt
@@ -203,6 +203,7 @@ def walk_rater() -> Callable[..., object]:
             session = client.session
             session[session_key(study)] = rater.pk
             session.save()
+            bind_session(session)  # as the study link does
         return rater
 
     return walk

@@ -26,7 +26,7 @@ def raters(study_file: str, count: str) -> dict:
     from django.contrib.sessions.backends.db import SessionStore
 
     from evalsite.rating import services
-    from evalsite.rating.access import session_key
+    from evalsite.rating.access import bind_session, session_key
     from evalsite.studies.services import create_study_from_file, launch_study
     from tests.evalsite.conftest import desktop_display
 
@@ -41,6 +41,7 @@ def raters(study_file: str, count: str) -> dict:
         session = SessionStore()
         session[session_key(study)] = rater.pk
         session.create()
+        bind_session(session)
         sessions[rater.pk] = session.session_key
     return {"slug": study.slug, "sessions": sessions}
 

@@ -233,10 +233,10 @@ def test_submitting_a_test_takes_one_write_transaction_and_no_second_read_of_the
         response = client.post(f"/s/{study.slug}/artifacts/", answers)
     assert response.status_code == 302 and response.url == f"/s/{study.slug}/compare/"
     sql = [q["sql"] for q in queries]
-    # session, rater with its study, the attempt; then scoring under the rater's lock
+    # the rater bound to the session, with its study; the attempt; then scoring under the rater's lock
     assert sum(s.startswith(("BEGIN", "SAVEPOINT")) for s in sql) == 1, sql
     assert sum('FROM "screening_screeningitem"' in s and s.startswith("SELECT") for s in sql) == 1, sql
-    assert len(sql) == 12, sql
+    assert len(sql) == 11, sql
 
 
 @pytest.mark.django_db
