@@ -9,7 +9,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db.models import Exists
+from django.db.models import Case, Exists, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -68,8 +68,9 @@ def bind_session(session: SessionBase) -> None:
     if not session.session_key:
         return
     digest, raters = _digest(session.session_key), session_rater_ids(session)
-    Rater.objects.filter(session_digest=digest).exclude(pk__in=raters).update(session_digest="")
-    Rater.objects.filter(pk__in=raters).exclude(session_digest=digest).update(session_digest=digest)
+    Rater.objects.filter(Q(session_digest=digest) | Q(pk__in=raters)).update(
+        session_digest=Case(When(pk__in=raters, then=Value(digest)), default=Value(""))
+    )
 
 
 def session_rater(request: HttpRequest, slug: str) -> Rater | None:

@@ -8,9 +8,8 @@ import re
 from dataclasses import dataclass
 from math import ceil
 
-from django.db.models import Max
-
 from evalsite.rating.errors import RatingError
+from evalsite.rating.selectors import largest_reference
 from evalsite.studies.models import Study
 
 MOBILE_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Silk|Kindle", re.IGNORECASE)
@@ -34,10 +33,8 @@ def columns(study: Study) -> int:
 
 def crop_size(study: Study) -> tuple[int, int]:
     """The largest crop (w, h) in image pixels the study shows."""
-    sizes = study.references.aggregate(w=Max("width"), h=Max("height"))
-    return min(study.crop_width, sizes["w"] or study.crop_width), min(
-        study.crop_height, sizes["h"] or study.crop_height
-    )
+    width, height = largest_reference(study)
+    return min(study.crop_width, width or study.crop_width), min(study.crop_height, height or study.crop_height)
 
 
 def browser_family(user_agent: str) -> str:

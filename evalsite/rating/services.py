@@ -175,11 +175,13 @@ def finish_instructions(*, rater: Rater) -> None:
         _finish_stage(lock_rater(rater), Rater.Stage.INSTRUCTIONS)
 
 
-def record_display(*, rater: Rater, display: Display) -> None:
-    """Check and store the rater's display; refuses phones, small windows, browser zoom and too dense screens.
+def record_display(*, rater: Rater, display: Display) -> Rater:
+    """Check and store the rater's display, refusing phones, small windows, browser zoom and too dense screens.
 
-    The viewing conditions (pixel ratio, window, browser family, zoom hint) are stored when the display passes and when it is refused for good (a phone, a
-    pixel ratio the study refuses: the ``refused_device`` outcome, with a ``device_refused`` event).
+    Returns the rater as stored now (with its study and next step). The viewing conditions (pixel
+    ratio, window, browser family, zoom hint) are stored when the display passes and when it is
+    refused for good (a phone, a pixel ratio the study refuses: the ``refused_device`` outcome,
+    with a ``device_refused`` event).
     """
     refused: RatingError | None = None
     with transaction.atomic():
@@ -213,6 +215,7 @@ def record_display(*, rater: Rater, display: Display) -> None:
             _finish_stage(rater, Rater.Stage.DISPLAY)
     if refused is not None:
         raise refused
+    return rater
 
 
 def _create_trial(rater: Rater, kind: str, pair: Pair, seq: int, rng: random.Random) -> Trial:

@@ -118,14 +118,13 @@ def display(request: HttpRequest, study: Study, rater: Rater) -> HttpResponse:
             return render(request, "rating/display.html", {**context, "error": RatingError("bad_display").message})
         try:
             display = Display(user_agent=request.headers.get("User-Agent", ""), **form.cleaned_data)
-            services.record_display(rater=rater, display=display)
+            rater = services.record_display(rater=rater, display=display)
         except RatingError as exc:
             if exc.code == "wrong_stage":
                 return redirect("rating:entry", slug=study.slug)
             if exc.code in geometry.REFUSED_DEVICE_CODES:
                 context["outcome"] = outcomes.outcome(study, outcomes.REFUSED_DEVICE)
             return render(request, "rating/display.html", {**context, "error": exc.message, "code": exc.code})
-        rater.refresh_from_db()
         return _next(rater)
     return render(request, "rating/display.html", context)
 

@@ -14,6 +14,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from evalsite.rating import assignment, imaging, selectors
@@ -96,6 +97,52 @@ def test_one_trial_costs_a_pinned_number_of_queries(client, study, walk_rater):
             "image": [IMAGE_QUERIES] * 3,
             "submit": [SUBMIT],
         }
+
+
+# What an arriving rater's steps before screening cost: the study link (the study, the rater by crowd id
+# and by its hash; in a transaction the rater and its event; a new session key, saved twice by
+# Django, and the rater bound to it; BEGIN and COMMIT count; the entry rate limit, off here as in
+# the load benchmark, adds its cache's queries), and each page and submit after it, all of which
+# find the rater in one query.
+ARRIVAL = {
+    "study link": 15,
+    "consent page": 1,
+    "consent submit": 7,
+    "instructions page": 2,
+    "instructions submit": 6,
+    "display page": 1,
+    "display submit": 7,
+}
+
+
+def _arrive(client, study, pid: str) -> dict[str, int]:
+    """One rater from the study link to the colour test; the queries of each request."""
+    url = f"/s/{study.slug}"
+    display = {"device_pixel_ratio": "1", "window_width": "1920", "window_height": "1080", "zoom_ok": "on"}
+    steps = [
+        ("study link", lambda: client.get(f"{url}/", {"PROLIFIC_PID": pid})),
+        ("consent page", lambda: client.get(f"{url}/consent/")),
+        ("consent submit", lambda: client.post(f"{url}/consent/", {"agree": "1"})),
+        ("instructions page", lambda: client.get(f"{url}/instructions/")),
+        ("instructions submit", lambda: client.post(f"{url}/instructions/")),
+        ("display page", lambda: client.get(f"{url}/display/")),
+        ("display submit", lambda: client.post(f"{url}/display/", display)),
+    ]
+    counts = {}
+    for name, request in steps:
+        with CaptureQueriesContext(connection) as queries:
+            response = request()
+        assert response.status_code in (200, 302), (name, response.status_code)
+        counts[name] = len(queries)
+    assert response.url == f"{url}/colour/"
+    return counts
+
+
+@pytest.mark.django_db
+def test_an_arriving_raters_steps_before_screening_cost_pinned_queries(study, settings):
+    settings.RATER_ENTRIES_PER_MINUTE = 0
+    _arrive(Client(), study, "first")  # the first rater's requests read what a process keeps of a launched study
+    assert _arrive(Client(), study, "second") == ARRIVAL
 
 
 def _store_history(study, trials: int) -> None:
