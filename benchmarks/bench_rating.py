@@ -38,7 +38,7 @@ from evalsite.rating.scheduler import (  # noqa: E402
     design_pairs,
     pair_targets,
 )
-from evalsite.screening.plates import plan_plates, render_plate  # noqa: E402
+from evalsite.screening.plates import plan_plates, plate_png  # noqa: E402
 
 if TYPE_CHECKING:
     from evalsite.studies.models import Study
@@ -109,7 +109,10 @@ def main() -> None:
     )
 
     specs = plan_plates(8, seed=3)
-    print(f"colour plate, 360 px     {_timed(lambda: render_plate(specs[1]), 5):8.1f} ms")
+    print(
+        f"colour plate, 360 px PNG {_timed(lambda: plate_png(specs[1]), 5):8.1f} ms "
+        "(8 per arriving rater, drawn ahead by the background worker)"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "reference.png"

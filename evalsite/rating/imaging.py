@@ -28,11 +28,11 @@ def crop_box(
     return max(0, min(x, width - w)), max(0, min(y, height - h)), w, h
 
 
-def encode_png(image: Image.Image) -> bytes:
-    """``image`` as a metadata-free RGB PNG."""
+def encode_png(image: Image.Image, compress_level: int = 6) -> bytes:
+    """``image`` as a metadata-free RGB PNG; ``compress_level`` 1 encodes twice as fast, a quarter larger."""
     pixels = Image.fromarray(np.asarray(image.convert("RGB"), dtype=np.uint8), mode="RGB")
     buffer = io.BytesIO()
-    pixels.save(buffer, format="PNG", compress_level=6)
+    pixels.save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numba
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageDraw, ImageFont
+from scipy.ndimage import maximum_filter
+
+from evalsite.rating.imaging import encode_png
 
 AXES = ("protan", "deutan", "tritan")
 CONTROL = "control"
@@ -110,10 +112,8 @@ def digit_mask(digit: str, size: int, rng: np.random.Generator) -> np.ndarray:
 
 def _max_filter(image: np.ndarray, width: int) -> np.ndarray:
     """Each pixel's maximum over the ``width`` × ``width`` square around it, edge pixels repeated:
-    Pillow's ``MaxFilter``, the same values, as two one-dimensional passes (ten times faster)."""
-    padded = np.pad(image, width // 2, mode="edge")
-    rows = sliding_window_view(padded, width, axis=1).max(axis=-1)
-    return sliding_window_view(rows, width, axis=0).max(axis=-1)
+    Pillow's ``MaxFilter``, the same values (SciPy's: about 3 ms for a plate, where Pillow takes 70)."""
+    return maximum_filter(image, size=width, mode="nearest")
 
 
 def _dots(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -192,6 +192,12 @@ def render_plate(spec: PlateSpec, size: int = PLATE_PX) -> Image.Image:
     for (x, y, r), colour in zip(dots, srgb, strict=True):
         draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in colour))
     return image
+
+
+def plate_png(spec: PlateSpec) -> bytes:
+    """The plate of ``spec`` as raters get it, a PNG; every arriving rater needs eight new plates,
+    so they are encoded for speed (compression level 1: 3.6 ms instead of 7, 28 KiB instead of 22)."""
+    return encode_png(render_plate(spec), compress_level=1)
 
 
 def is_answer(answer: str) -> bool:

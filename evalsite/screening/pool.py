@@ -21,9 +21,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from evalsite.rating.files import stored
-from evalsite.rating.imaging import encode_png
 from evalsite.screening.models import ColourPlate
-from evalsite.screening.plates import PLATE_PX, PlateSpec, new_plate, plate_axes, render_plate
+from evalsite.screening.plates import PLATE_PX, PlateSpec, new_plate, plate_axes, plate_png
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ def pool_target() -> Counter[str]:
 def plate_file(spec: PlateSpec) -> str:
     """The study-files name of the plate of ``spec``, drawn and stored first if it is not there yet."""
     digest = hashlib.sha256(f"plate:{PLATE_PX}:{spec.axis}:{spec.digit}:{spec.seed}".encode()).hexdigest()
-    return stored(f"plates/{digest[:2]}/{digest}.png", lambda: encode_png(render_plate(spec)))
+    return stored(f"plates/{digest[:2]}/{digest}.png", lambda: plate_png(spec))
 
 
 def untaken() -> Counter[str]:

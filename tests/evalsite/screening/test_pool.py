@@ -60,7 +60,6 @@ def test_a_colour_attempt_takes_pooled_plates_each_for_one_rater_only(study, wal
 def test_the_colour_page_and_its_plates_draw_nothing_in_the_request(client, study, walk_rater, monkeypatch):
     pool.top_up()
     monkeypatch.setattr("evalsite.screening.plates.render_plate", _refuse)
-    monkeypatch.setattr("evalsite.screening.pool.render_plate", _refuse)
     monkeypatch.setattr("PIL.Image.open", _refuse)
     walk_rater(study, Rater.Stage.COLOUR, client=client)
     page = client.get(f"/s/{study.slug}/colour/")
