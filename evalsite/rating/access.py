@@ -14,11 +14,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from evalsite.rating.entry_limit import over_limit
 from evalsite.rating.errors import MESSAGES
 from evalsite.rating.models import Rater
 from evalsite.rating.outcomes import outcome
 from evalsite.studies.models import Study
-from evalsite.throttling import over_limit
 
 STAGE_PAGE: dict[str, str] = {
     Rater.Stage.CONSENT: "rating:consent",
@@ -143,7 +143,7 @@ def limit_entries(view: RaterView) -> RaterView:
     @wraps(view)
     def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object) -> HttpResponse:
         limit = settings.RATER_ENTRIES_PER_MINUTE
-        if limit and over_limit("rater-entry", request, per_minute=limit):
+        if limit and over_limit(request, per_minute=limit):
             return message_page(request, visible_study(slug), "too_many_entries", status=429)
         return view(request, slug, *args, **kwargs)
 

@@ -79,6 +79,17 @@ class Rater(models.Model):
         return f"{self.study.slug}/{self.crowd_id or self.pk}"
 
 
+class EntryCount(models.Model):
+    """Visits to study links from one client address in its current minute: the entry limit (``entry_limit.py``)."""
+
+    address = models.CharField(max_length=32, primary_key=True, help_text="Keyed hash of the client address.")
+    minute = models.BigIntegerField(db_index=True, help_text="The minute counted (Unix time // 60).")
+    visits = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.visits} visits in minute {self.minute}"
+
+
 def lock_rater(rater: Rater) -> Rater:
     """Re-read ``rater`` (with its study) under a row lock, for the length of the caller's transaction.
 

@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from evalsite.throttling import create_cache_table
 
 
 class StudiesConfig(AppConfig):
@@ -6,3 +9,8 @@ class StudiesConfig(AppConfig):
 
     name = "evalsite.studies"
     label = "studies"
+
+    def ready(self) -> None:
+        # The preview figures and scores are kept in the database cache: `migrate` makes its table
+        # too, so no deployment forgets `createcachetable`.
+        post_migrate.connect(create_cache_table, sender=self)

@@ -10,10 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 
-from evalsite import throttling
-from evalsite.rating.models import Rater
+from evalsite.rating import entry_limit
+from evalsite.rating.models import EntryCount, Rater
 from tests.evalsite.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,7 @@ def test_the_admin_login_counts_towards_the_same_lockout(alice):
 def clock(monkeypatch) -> SimpleNamespace:
     """The throttle's clock, stopped (a test must not straddle a minute), moved by setting ``now``."""
     clock = SimpleNamespace(now=600.0)
-    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: clock.now))
+    monkeypatch.setattr(entry_limit, "time", SimpleNamespace(time=lambda: clock.now))
     return clock
 
 
@@ -95,11 +96,22 @@ def test_zero_turns_the_entry_limit_off(study, settings):
     assert {_enter(study, "10.0.0.1") for _ in range(5)} == {302}
 
 
-def test_the_shared_cache_holds_no_address_in_the_clear(study, settings):
+def test_the_entry_counts_hold_no_address_in_the_clear(study, settings):
     settings.RATER_ENTRIES_PER_MINUTE = 5
     _enter(study, "198.51.100.77")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT cache_key FROM pico_cache")
-        keys = [row[0] for row in cursor.fetchall()]
-    assert any("rater-entry" in key for key in keys)
-    assert not any("198.51.100.77" in key for key in keys)
+        cursor.execute(f"SELECT * FROM {EntryCount._meta.db_table}")
+        rows = cursor.fetchall()
+    assert len(rows) == 1 and "198.51.100.77" not in repr(rows)
+
+
+def test_a_visit_is_counted_in_one_statement_and_a_new_minute_deletes_the_old_counts(study, settings, clock):
+    settings.RATER_ENTRIES_PER_MINUTE = 5
+    _enter(study, "10.0.0.1")
+    with CaptureQueriesContext(connection) as again:
+        entry_limit.count_visit(RequestFactory(REMOTE_ADDR="10.0.0.1").get(f"/s/{study.slug}/"))
+    assert len(again) == 1 and EntryCount.objects.get().visits == 2  # the same minute: added to, nothing deleted
+    clock.now += 60
+    _enter(study, "10.0.0.2")
+    assert list(EntryCount.objects.values_list("visits", flat=True)) == [1]  # 10.0.0.1's last minute is gone
+    assert _enter(study, "10.0.0.1") == 302 and EntryCount.objects.count() == 2
