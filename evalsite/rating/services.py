@@ -25,11 +25,11 @@ from evalsite.rating.geometry import REFUSED_DEVICE_CODES, Display, browser_fami
 from evalsite.rating.models import Judgment, Rater, RaterEvent, Trial, count_issued, lock_rater
 from evalsite.rating.outcomes import COMPLETED, outcome
 from evalsite.rating.scheduler import Pair, SessionPlan
-from evalsite.rating.serving import reference_box, render_study_crops
+from evalsite.rating.serving import crop_boxes, render_study_crops
 from evalsite.rating.stages import stage_after
 from evalsite.rating.stimuli import make_rater_stimuli
 from evalsite.rating.tasks import queue_design_refresh
-from evalsite.studies.models import Reference, Study, StudyEvent
+from evalsite.studies.models import Study, StudyEvent
 
 CROWD_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "pid")
 PREVIEW_KEEP = timedelta(days=1)  # a researcher's preview raters are deleted when a new preview starts after this
@@ -219,22 +219,21 @@ def record_display(*, rater: Rater, display: Display) -> Rater:
 
 
 def _create_trial(rater: Rater, kind: str, pair: Pair, seq: int, rng: random.Random) -> Trial:
-    reference = Reference.objects.get(pk=pair.image)
     a, b = (pair.first, pair.second) if rng.random() < 0.5 else (pair.second, pair.first)
     shown_left = rng.choice(Trial.Side.values)
     if kind == Trial.Kind.REPEAT:
         # The same pair as the rater's earlier trial, each stimulus on the other side of the screen.
-        earlier = rater.trials.get(kind=Trial.Kind.TRIAL, reference=reference, a_id__in=(a, b), b_id__in=(a, b))
+        earlier = rater.trials.get(kind=Trial.Kind.TRIAL, reference_id=pair.image, a_id__in=(a, b), b_id__in=(a, b))
         a, b = earlier.a_id, earlier.b_id
         shown_left = Trial.Side.B if earlier.shown_left == Trial.Side.A else Trial.Side.A
-    x, y, w, h = reference_box(reference, rater.study)
+    x, y, w, h = crop_boxes(rater.study)[pair.image]
     if kind == Trial.Kind.TRIAL and not rater.preview:
-        count_issued(study_id=rater.study_id, reference_id=reference.pk, first_id=pair.first, second_id=pair.second)
+        count_issued(study_id=rater.study_id, reference_id=pair.image, first_id=pair.first, second_id=pair.second)
     return Trial.objects.create(
         rater=rater,
         seq=seq,
         kind=kind,
-        reference=reference,
+        reference_id=pair.image,
         a_id=a,
         b_id=b,
         shown_left=shown_left,

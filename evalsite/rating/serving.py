@@ -8,6 +8,7 @@ unseals it and streams the file, with no database query. Screening pages use the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from django.urls import reverse
 
@@ -43,6 +44,13 @@ def reference_box(reference: Reference, study: Study) -> tuple[int, int, int, in
     )
 
 
+@selectors.frozen_after_launch
+def crop_boxes(study_id: int) -> Mapping[int, tuple[int, int, int, int]]:
+    """Each reference's crop box (``reference_box``) by reference id: two queries, once per process once launched."""
+    study = Study.objects.get(pk=study_id)
+    return MappingProxyType({reference.pk: reference_box(reference, study) for reference in study.references.all()})
+
+
 def render_study_crops(study: Study) -> int:
     """Render and store every crop the study's raters can be shown (each reference and all its stimuli); returns how many.
 
@@ -75,12 +83,11 @@ def example_images(rater: Rater) -> dict[str, str] | None:
     pairs = pairs or selectors.attention_pairs(rater.study)
     if not pairs:
         return None
-    reference = Reference.objects.get(pk=min(pairs))
-    box = reference_box(reference, rater.study)
-    good, bad = pairs[reference.pk]
-    stimuli = selectors.source_files(rater.study).stimuli
+    image = min(pairs)
+    box, (good, bad) = crop_boxes(rater.study)[image], pairs[image]
+    files = selectors.source_files(rater.study)
     return {
-        "reference": selectors.source_crop(reference, box),
-        "left": selectors.file_crop(*stimuli[good], box),
-        "right": selectors.file_crop(*stimuli[bad], box),
+        "reference": selectors.file_crop(*files.references[image], box),
+        "left": selectors.file_crop(*files.stimuli[good], box),
+        "right": selectors.file_crop(*files.stimuli[bad], box),
     }

@@ -15,13 +15,12 @@ from django.utils import timezone
 
 from evalsite.rating import selectors
 from evalsite.rating.models import Rater, RaterEvent, lock_rater
-from evalsite.rating.serving import reference_box
+from evalsite.rating.serving import crop_boxes
 from evalsite.rating.stages import stage_after
 from evalsite.screening import artifacts, plates, pool
 from evalsite.screening.errors import ScreeningError
 from evalsite.screening.models import ScreeningAttempt, ScreeningItem
 from evalsite.screening.tasks import queue_top_up
-from evalsite.studies.models import Reference, Stimulus
 
 STAGE_OF: dict[str, str] = {
     ScreeningAttempt.Kind.COLOUR: Rater.Stage.COLOUR,
@@ -53,14 +52,13 @@ def _artifact_items(attempt: ScreeningAttempt) -> list[ScreeningItem]:
     )
     # The spec stays on the server (ScreeningItem); "stimulus" and "reference" are what serving.py
     # shows, and their crops' file names are kept so that each image request reads the item only.
-    references = Reference.objects.in_bulk({spec.image for spec in specs})
-    stimuli = Stimulus.objects.in_bulk({spec.key for spec in specs})
+    sources, boxes = selectors.source_files(study), crop_boxes(study)
     items = []
     for i, spec in enumerate(specs):
-        box = reference_box(references[spec.image], study)
+        box = boxes[spec.image]
         files = {
-            "reference_file": selectors.source_crop(references[spec.image], box),
-            "stimulus_file": selectors.source_crop(stimuli[spec.key], box),
+            "reference_file": selectors.file_crop(*sources.references[spec.image], box),
+            "stimulus_file": selectors.file_crop(*sources.stimuli[spec.key], box),
         }
         items.append(
             ScreeningItem(

@@ -8,11 +8,11 @@ generation; only a plate the dry pool could not give is drawn here, once.
 from __future__ import annotations
 
 from evalsite.rating import selectors
-from evalsite.rating.serving import COMPARISON_SLOTS, reference_box
+from evalsite.rating.serving import COMPARISON_SLOTS, crop_boxes
 from evalsite.screening import pool
 from evalsite.screening.models import ScreeningAttempt, ScreeningItem
 from evalsite.screening.services import plate_spec
-from evalsite.studies.models import Reference, Stimulus, Study
+from evalsite.studies.models import Study
 
 
 def _artifact_file(item: ScreeningItem, slot: str, study: Study) -> str:
@@ -22,9 +22,9 @@ def _artifact_file(item: ScreeningItem, slot: str, study: Study) -> str:
     if stored:
         return str(stored)
     # An attempt started before its items named their crops: find them as they were found then.
-    reference = Reference.objects.get(pk=spec["reference"])
-    box = reference_box(reference, study)
-    return selectors.source_crop(Stimulus.objects.get(pk=spec["stimulus"]) if odd else reference, box)
+    files = selectors.source_files(study)
+    source = files.stimuli[spec["stimulus"]] if odd else files.references[spec["reference"]]
+    return selectors.file_crop(*source, crop_boxes(study)[spec["reference"]])
 
 
 def item_images(item: ScreeningItem, study: Study) -> dict[str, str]:

@@ -17,7 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from evalsite.rating import assignment, imaging, selectors
+from evalsite.rating import assignment, imaging, selectors, serving
 from evalsite.rating.files import study_files
 from evalsite.rating.models import Judgment, PairCount, Rater, Trial
 from evalsite.rating.services import issue_trial, record_judgment
@@ -27,11 +27,11 @@ TOKEN = re.compile(r'name="trial" value="([^"]+)"')
 IMAGE = re.compile(r'src="(/s/[^"]+/img/[^"]+)"')
 
 # One trial's queries: a new comparison page (the rater bound to the live session, with its study;
-# judged so far; the locked transaction: rater, pending trial, history, tally, reference,
-# tally +1, insert; BEGIN and COMMIT count too; the study's conditions, and its files whose names
-# the image URLs seal, are read once per process), the same page again, each image (none: the
-# URL holds the file's sealed name), the submit.
-NEW_TRIAL_PAGE = 11
+# judged so far; the locked transaction: rater, pending trial, history, tally, tally +1, insert;
+# BEGIN and COMMIT count too; the study's conditions, its references' crop boxes, and its files
+# whose names the image URLs seal, are read once per process), the same page again, each image
+# (none: the URL holds the file's sealed name), the submit.
+NEW_TRIAL_PAGE = 10
 SAME_TRIAL_PAGE = 6
 IMAGE_QUERIES = 0
 SUBMIT = 11
@@ -53,7 +53,8 @@ def study(make_rated_study):
     PairCount.objects.bulk_create(
         PairCount(study=study, reference_id=p.image, first_id=p.first, second_id=p.second) for p in pairs
     )
-    selectors.source_files(study)  # read once per process: a running study's workers hold it
+    selectors.source_files(study)  # read once per process: a running study's workers hold them
+    serving.crop_boxes(study)
     return study
 
 
@@ -108,7 +109,7 @@ ARRIVAL = {
     "study link": 17,
     "consent page": 1,
     "consent submit": 7,
-    "instructions page": 2,
+    "instructions page": 1,
     "instructions submit": 6,
     "display page": 1,
     "display submit": 7,
@@ -191,12 +192,14 @@ def test_a_study_with_20000_trials_issues_a_trial_as_cheaply_as_an_empty_one(cli
 
 
 @pytest.mark.django_db
-def test_a_workers_first_trial_page_reads_the_studys_files_once(client, make_rated_study, walk_rater):
+def test_a_worker_reads_the_studys_files_once(client, make_rated_study, walk_rater):
     study = make_rated_study(images=2, qualities=(20, 60), practice_trials=0, attention_rate=0.0, attention_min=0)
-    walk_rater(study, client=client)
+    with CaptureQueriesContext(connection) as screening:
+        walk_rater(study, client=client)  # the artifact test names its items' crops from the same files
     first, second = _one_trial(client, study), _one_trial(client, study)
-    reads = [sum('FROM "studies_stimulus"' in q and '"path"' in q for q in sql["new page"]) for sql in (first, second)]
-    assert reads == [1, 0]  # the study's stimuli files, read by the first page only (its references likewise)
+    steps = ([q["sql"] for q in screening], first["new page"], second["new page"])
+    reads = [sum('FROM "studies_stimulus"' in q and '"path"' in q for q in sql) for sql in steps]
+    assert sum(reads) == 1 and reads[-1] == 0, reads  # the study's stimuli files (its references likewise)
 
 
 @pytest.mark.django_db
@@ -283,7 +286,7 @@ def test_the_worked_example_reads_the_studys_conditions_once_per_process_and_its
         counts.append(len(queries))
         reads.append(sum('FROM "studies_stimulus"' in q["sql"] and '"role" =' in q["sql"] for q in queries))
     assert reads[0] <= 1 and reads[1] == 0, reads  # a launched study's conditions are frozen
-    assert counts[1] <= 2, counts  # the rater with its study, the reference (its stimuli's files are kept)
+    assert counts[1] == 1, counts  # the rater with its study (the crop box and the files are kept)
     urls = IMAGE.findall(page.content.decode())
     assert len(urls) == 3
     for url in urls:
