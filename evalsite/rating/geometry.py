@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from evalsite.rating.errors import RatingError
-from evalsite.rating.selectors import largest_reference
+from evalsite.rating.serving import crop_boxes
 from evalsite.studies.models import Study
 
 MOBILE_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Silk|Kindle", re.IGNORECASE)
@@ -33,8 +33,10 @@ def columns(study: Study) -> int:
 
 def crop_size(study: Study) -> tuple[int, int]:
     """The largest crop (w, h) in image pixels the study shows."""
-    width, height = largest_reference(study)
-    return min(study.crop_width, width or study.crop_width), min(study.crop_height, height or study.crop_height)
+    boxes = crop_boxes(study).values()
+    return max((w for _, _, w, _ in boxes), default=study.crop_width), max(
+        (h for _, _, _, h in boxes), default=study.crop_height
+    )
 
 
 def browser_family(user_agent: str) -> str:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db.models import Sum
 
 from evalsite.rating.imaging import crop_file
 from evalsite.rating.models import Judgment, PairCount, Rater, Trial
@@ -61,13 +61,6 @@ def study_conditions(study_id: int) -> tuple[Condition, ...]:
     return tuple(
         Condition(stimulus_id=pk, image=ref, codec=codec, level=level, bpp=bpp) for pk, ref, codec, level, bpp in rows
     )
-
-
-@frozen_after_launch
-def largest_reference(study_id: int) -> tuple[int | None, int | None]:
-    """The widest and the tallest reference's size in pixels (None without references): the crops' bound."""
-    sizes = Reference.objects.filter(study_id=study_id).aggregate(w=Max("width"), h=Max("height"))
-    return sizes["w"], sizes["h"]
 
 
 def condition_levels(study: Study) -> set[tuple[str, int]]:
